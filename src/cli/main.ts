@@ -1,0 +1,14 @@
+/**
+ * The `lor` command line. Each subcommand lives in its own module and registers itself here.
+ * Exit codes: 0 success, 1 a check did not hold (e.g. a scenario's expected values), 2 bad input.
+ */
+import { Command } from 'commander'
+
+const program = new Command()
+program
+  .name('lor')
+  .description('Loss offset rules: exact margin, liquidation and loss allocation of derivatives venues')
+  .version('0.1.0')
+  .showHelpAfterError()
+
+await program.parseAsync(process.argv)

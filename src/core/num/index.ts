@@ -1,0 +1,2 @@
+export * from './allocate.ts'
+export * from './fixed.ts'
