@@ -1,0 +1,304 @@
+/**
+ * Account evaluation (docs/spec/margin.md, MRG-009..MRG-014): every position's value, PnL,
+ * requirements and liquidation and bankruptcy prices at the marks, and per settlement asset the
+ * cross equity, the requirements and the margin ratio.
+ *
+ * Cross positions of one settlement asset share the wallet balance of that asset; an isolated
+ * position is backed by its own posted margin only. A position's maintenance requirement is its
+ * maintenance margin plus the estimated fee to close it (value × closeFeeRate, zero on most venues).
+ */
+import { assert } from '../assert.ts'
+import type { Account, MarginMode, Position } from '../model/account.ts'
+import { entryPriceOf, positionValue, unrealizedPnl } from '../model/position-math.ts'
+import { abs, add, div, type Fixed, max, mul, sub, sum, ZERO } from '../num/fixed.ts'
+import type { MarketRules, RuleSet } from '../rules/rule-set.ts'
+import { bankruptcyPrice, liquidationPrice, type PriceSolveInput } from './liquidation-price.ts'
+import { initialMarginOf, maintenanceMarginOf, marginRates, marginRatesForValue } from './rates.ts'
+
+/** Risk of one position at its mark. */
+export interface PositionRisk {
+  readonly market: string
+  readonly size: Fixed
+  /** Average entry price, derived from the entry value (half-even). */
+  readonly entryPrice: Fixed
+  readonly markPrice: Fixed
+  /** Position value at the mark (unsigned), in the settlement asset. */
+  readonly notional: Fixed
+  readonly unrealizedPnl: Fixed
+  readonly initialMargin: Fixed
+  readonly maintenanceMargin: Fixed
+  readonly maintenanceRate: Fixed
+  readonly maintenanceDeduction: Fixed
+  readonly tierIndex: number
+  /** Estimated fee to close at the mark: notional × closeFeeRate, rounded up. */
+  readonly closeFee: Fixed
+  /** maintenanceMargin + closeFee: what equity is compared with. */
+  readonly maintenanceRequirement: Fixed
+  readonly marginMode: MarginMode
+  readonly isolatedMargin: Fixed
+  /** Displayed: on the tick grid per rules.liquidationPrice.displayRounding. */
+  readonly liquidationPrice: Fixed | null
+  /** Half-even to rules.liquidationPrice.exactDecimals. */
+  readonly liquidationPriceExact: Fixed | null
+  readonly bankruptcyPrice: Fixed | null
+  readonly bankruptcyPriceExact: Fixed | null
+}
+
+/** Risk of the positions and balance of one settlement asset. */
+export interface SettlementGroupRisk {
+  readonly asset: string
+  readonly walletBalance: Fixed
+  /** walletBalance + Σ cross unrealized PnL. */
+  readonly crossEquity: Fixed
+  readonly crossInitialMargin: Fixed
+  /** Σ cross maintenance requirements (maintenance margin + close fee). */
+  readonly crossMaintenanceMargin: Fixed
+  /** Σ cross notional at the marks. */
+  readonly crossNotional: Fixed
+  /** walletBalance + Σ cross uPnL + Σ isolated (isolatedMargin + uPnL). */
+  readonly equity: Fixed
+  readonly initialMargin: Fixed
+  readonly maintenanceMargin: Fixed
+  /** maintenanceMargin ÷ equity, rounded up; null when equity ≤ 0. */
+  readonly marginRatio: Fixed | null
+  /** Sorted by market. */
+  readonly positions: readonly PositionRisk[]
+}
+
+/** Risk of an account at a set of marks. */
+export interface AccountRisk {
+  readonly accountId: string
+  /** One per settlement asset that has a balance or a position, sorted by asset. */
+  readonly groups: readonly SettlementGroupRisk[]
+}
+
+/** The per-position figures that do not depend on the rest of the account. */
+interface PositionBase {
+  readonly position: Position
+  readonly rules: MarketRules
+  readonly markPrice: Fixed
+  readonly openInterestValue: Fixed | undefined
+  readonly notional: Fixed
+  readonly unrealizedPnl: Fixed
+  readonly initialMargin: Fixed
+  readonly maintenanceMargin: Fixed
+  readonly maintenanceRate: Fixed
+  readonly maintenanceDeduction: Fixed
+  readonly tierIndex: number
+  readonly closeFee: Fixed
+}
+
+/** Evaluates every position and settlement group of `account` at `marks` (MRG-009..MRG-012). */
+export function evaluateAccount(
+  rules: RuleSet,
+  account: Account,
+  marks: ReadonlyMap<string, Fixed>,
+  openInterestValues?: ReadonlyMap<string, Fixed>,
+): AccountRisk {
+  const basesByAsset = new Map<string, PositionBase[]>()
+  for (const market of sortedKeys(account.positions)) {
+    const position = account.positions.get(market)
+    assert(
+      position !== undefined,
+      `Invariant: a listed position exists (MRG-009, market=${market})`,
+    )
+    const base = positionBase(rules, position, marks, openInterestValues)
+    const asset = base.rules.instrument.settlementAsset
+    const list = basesByAsset.get(asset) ?? []
+    list.push(base)
+    basesByAsset.set(asset, list)
+  }
+  const assets = new Set<string>([...account.balances.keys(), ...basesByAsset.keys()])
+  const groups = [...assets]
+    .sort(compareText)
+    .map((asset) =>
+      groupRisk(rules, asset, account.balances.get(asset) ?? ZERO, basesByAsset.get(asset) ?? []),
+    )
+  return { accountId: account.id, groups }
+}
+
+/**
+ * Cross collateral that may leave the account (MRG-013): crossEquity − max(crossInitialMargin,
+ * Σ cross value × rules.account.withdrawalValueFloorRate), never below 0.
+ */
+export function withdrawableAmount(
+  rules: RuleSet,
+  account: Account,
+  marks: ReadonlyMap<string, Fixed>,
+  asset: string,
+  openInterestValues?: ReadonlyMap<string, Fixed>,
+): Fixed {
+  const group = evaluateAccount(rules, account, marks, openInterestValues).groups.find(
+    (each) => each.asset === asset,
+  )
+  if (group === undefined) return ZERO
+  return withdrawableFromGroup(rules, group)
+}
+
+/** The withdrawable amount of an evaluated settlement group (MRG-013). */
+export function withdrawableFromGroup(rules: RuleSet, group: SettlementGroupRisk): Fixed {
+  const floor = mul(group.crossNotional, rules.account.withdrawalValueFloorRate, 'ceil')
+  return max(ZERO, sub(group.crossEquity, max(group.crossInitialMargin, floor)))
+}
+
+/** Is the cross scope of this group below maintenance (MRG-014)? It must hold a cross position, and crossEquity < crossMaintenanceMargin. */
+export function crossGroupBreached(group: SettlementGroupRisk): boolean {
+  const hasCross = group.positions.some((position) => position.marginMode === 'cross')
+  return hasCross && group.crossEquity < group.crossMaintenanceMargin
+}
+
+/** Is this isolated position below maintenance (MRG-014)? isolatedMargin + uPnL < maintenance requirement. */
+export function isolatedPositionBreached(position: PositionRisk): boolean {
+  if (position.marginMode !== 'isolated') return false
+  return add(position.isolatedMargin, position.unrealizedPnl) < position.maintenanceRequirement
+}
+
+function positionBase(
+  rules: RuleSet,
+  position: Position,
+  marks: ReadonlyMap<string, Fixed>,
+  openInterestValues: ReadonlyMap<string, Fixed> | undefined,
+): PositionBase {
+  const market = rules.markets.get(position.market)
+  assert(
+    market !== undefined,
+    `Condition failed: the rule set lists every position's market (MRG-009, market=${position.market})`,
+  )
+  const markPrice = marks.get(position.market)
+  assert(
+    markPrice !== undefined,
+    `Condition failed: a mark is given for every position's market (MRG-009, market=${position.market})`,
+  )
+  assert(
+    position.size !== 0n,
+    `Invariant: a stored position is not empty (MRG-009, market=${position.market})`,
+  )
+  const openInterestValue = openInterestValues?.get(position.market)
+  const notional = positionValue(market.instrument, position.size, markPrice)
+  const rates = marginRates(market, position.size, markPrice, openInterestValue)
+  // With maintenance valued at entry (LPX-002), evaluation uses the same valuation, so that the
+  // trigger and the liquidation price agree (MRG-009).
+  const atEntry = rules.liquidationPrice.maintenanceValuation === 'at_entry_price'
+  const maintenanceRates = atEntry
+    ? marginRatesForValue(market, position.size, abs(position.entryValue), openInterestValue)
+    : rates
+  return {
+    position,
+    rules: market,
+    markPrice,
+    openInterestValue,
+    notional,
+    unrealizedPnl: unrealizedPnl(market.instrument, position.size, position.entryValue, markPrice),
+    initialMargin: initialMarginOf(notional, rates, position.leverage),
+    maintenanceMargin: maintenanceMarginOf(
+      atEntry ? abs(position.entryValue) : notional,
+      maintenanceRates,
+    ),
+    maintenanceRate: maintenanceRates.maintenanceRate,
+    maintenanceDeduction: maintenanceRates.maintenanceDeduction,
+    tierIndex: maintenanceRates.tierIndex,
+    closeFee: mul(notional, rules.liquidationPrice.closeFeeRate, 'ceil'),
+  }
+}
+
+function groupRisk(
+  rules: RuleSet,
+  asset: string,
+  walletBalance: Fixed,
+  bases: readonly PositionBase[],
+): SettlementGroupRisk {
+  const cross = bases.filter((base) => base.position.marginMode === 'cross')
+  const isolated = bases.filter((base) => base.position.marginMode === 'isolated')
+  const requirement = (base: PositionBase): Fixed => add(base.maintenanceMargin, base.closeFee)
+  const crossPnl = sum(cross.map((base) => base.unrealizedPnl))
+  const crossEquity = add(walletBalance, crossPnl)
+  const crossInitialMargin = sum(cross.map((base) => base.initialMargin))
+  const crossMaintenanceMargin = sum(cross.map(requirement))
+  // Σ over cross positions of uPnL − requirement, and of uPnL − close fee: each position's
+  // collateral is the wallet plus these sums over the others (LPX-006).
+  const crossSurplusForLiquidation = sum(
+    cross.map((base) => sub(base.unrealizedPnl, requirement(base))),
+  )
+  const crossSurplusForBankruptcy = sum(cross.map((base) => sub(base.unrealizedPnl, base.closeFee)))
+  const positions = bases.map((base) => {
+    const isCross = base.position.marginMode === 'cross'
+    const liquidationCollateral = isCross
+      ? add(
+          walletBalance,
+          sub(crossSurplusForLiquidation, sub(base.unrealizedPnl, requirement(base))),
+        )
+      : base.position.isolatedMargin
+    const bankruptcyCollateral = isCross
+      ? add(walletBalance, sub(crossSurplusForBankruptcy, sub(base.unrealizedPnl, base.closeFee)))
+      : base.position.isolatedMargin
+    return positionRisk(rules, base, liquidationCollateral, bankruptcyCollateral)
+  })
+  const isolatedEquity = sum(
+    isolated.map((base) => add(base.position.isolatedMargin, base.unrealizedPnl)),
+  )
+  const equity = add(crossEquity, isolatedEquity)
+  const initialMargin = add(crossInitialMargin, sum(isolated.map((base) => base.initialMargin)))
+  const maintenanceMargin = add(crossMaintenanceMargin, sum(isolated.map(requirement)))
+  return {
+    asset,
+    walletBalance,
+    crossEquity,
+    crossInitialMargin,
+    crossMaintenanceMargin,
+    crossNotional: sum(cross.map((base) => base.notional)),
+    equity,
+    initialMargin,
+    maintenanceMargin,
+    marginRatio: equity > 0n ? div(maintenanceMargin, equity, 'ceil') : null,
+    positions,
+  }
+}
+
+function positionRisk(
+  rules: RuleSet,
+  base: PositionBase,
+  liquidationCollateral: Fixed,
+  bankruptcyCollateral: Fixed,
+): PositionRisk {
+  const { position, markPrice } = base
+  const solveInput = (collateral: Fixed): PriceSolveInput => ({
+    market: base.rules,
+    size: position.size,
+    entryValue: position.entryValue,
+    collateral,
+    markPrice,
+    ...(base.openInterestValue === undefined ? {} : { openInterestValue: base.openInterestValue }),
+  })
+  const liquidation = liquidationPrice(rules.liquidationPrice, solveInput(liquidationCollateral))
+  const bankruptcy = bankruptcyPrice(rules.liquidationPrice, solveInput(bankruptcyCollateral))
+  return {
+    market: position.market,
+    size: position.size,
+    entryPrice: entryPriceOf(base.rules.instrument, position.size, position.entryValue),
+    markPrice,
+    notional: base.notional,
+    unrealizedPnl: base.unrealizedPnl,
+    initialMargin: base.initialMargin,
+    maintenanceMargin: base.maintenanceMargin,
+    maintenanceRate: base.maintenanceRate,
+    maintenanceDeduction: base.maintenanceDeduction,
+    tierIndex: base.tierIndex,
+    closeFee: base.closeFee,
+    maintenanceRequirement: add(base.maintenanceMargin, base.closeFee),
+    marginMode: position.marginMode,
+    isolatedMargin: position.isolatedMargin,
+    liquidationPrice: liquidation?.displayed ?? null,
+    liquidationPriceExact: liquidation?.exact ?? null,
+    bankruptcyPrice: bankruptcy?.displayed ?? null,
+    bankruptcyPriceExact: bankruptcy?.exact ?? null,
+  }
+}
+
+function sortedKeys<V>(map: ReadonlyMap<string, V>): string[] {
+  return [...map.keys()].sort(compareText)
+}
+
+/** Code-unit order: deterministic and locale-free. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

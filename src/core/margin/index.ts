@@ -1,0 +1,3 @@
+export * from './evaluate.ts'
+export * from './liquidation-price.ts'
+export * from './rates.ts'
