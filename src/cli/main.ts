@@ -3,12 +3,19 @@
  * Exit codes: 0 success, 1 a check did not hold (e.g. a scenario's expected values), 2 bad input.
  */
 import { Command } from 'commander'
+import { registerMarginCommand } from './margin.ts'
+import { registerRunCommand } from './run.ts'
 
 const program = new Command()
 program
   .name('lor')
-  .description('Loss offset rules: exact margin, liquidation and loss allocation of derivatives venues')
+  .description(
+    'Loss offset rules: exact margin, liquidation and loss allocation of derivatives venues',
+  )
   .version('0.1.0')
   .showHelpAfterError()
+
+registerMarginCommand(program)
+registerRunCommand(program)
 
 await program.parseAsync(process.argv)

@@ -167,6 +167,8 @@ export function openInterestInitialRate(
   upperCap: Fixed,
   openInterestValue: Fixed,
 ): Fixed {
+  // dYdX writes both caps as 0 for a liquidity tier without open-interest scaling (MRG-005).
+  if (upperCap === 0n) return initialRate
   if (openInterestValue <= lowerCap) return initialRate
   if (openInterestValue >= upperCap) return max(initialRate, ONE)
   const rise = mulDiv(

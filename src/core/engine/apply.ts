@@ -1,0 +1,257 @@
+/**
+ * The one place that changes engine state (ENG-005): checks a plan's own invariants, applies it,
+ * then checks the whole state's invariants (invariants.ts). A violated invariant throws
+ * `InvariantError`: it is a bug, and the state can no longer be trusted.
+ */
+import { assert } from '../assert.ts'
+import type { Position } from '../model/account.ts'
+import { quotingOf } from '../model/instrument.ts'
+import { add, type Fixed, neg, ZERO } from '../num/fixed.ts'
+import { checkInvariants } from './invariants.ts'
+import type { Holder, Plan } from './plan.ts'
+import { emptyAccount, type EngineState } from './state.ts'
+
+/** A key naming one holder and asset; used to net transfers. */
+function holderKey(holder: Holder, asset: string): string {
+  switch (holder.kind) {
+    case 'wallet':
+      return `wallet\u0000${holder.account}\u0000${asset}`
+    case 'isolated_margin':
+    case 'position':
+      return `${holder.kind}\u0000${holder.account}\u0000${holder.market}\u0000${asset}`
+    case 'insurance_fund':
+    case 'fee_pool':
+    case 'clearing':
+    case 'external':
+      return `${holder.kind}\u0000${asset}`
+  }
+}
+
+interface Net {
+  readonly holder: Holder
+  readonly asset: string
+  amount: Fixed
+}
+
+function addTo(map: Map<string, Fixed>, key: string, amount: Fixed): void {
+  map.set(key, add(map.get(key) ?? ZERO, amount))
+}
+
+/** Nets a plan's transfers per holder and asset, checking each transfer's shape (INV-004). */
+function netTransfers(planned: Plan): Map<string, Net> {
+  const nets = new Map<string, Net>()
+  const credit = (holder: Holder, asset: string, amount: Fixed): void => {
+    const key = holderKey(holder, asset)
+    const net = nets.get(key)
+    if (net === undefined) nets.set(key, { holder, asset, amount })
+    else net.amount = add(net.amount, amount)
+  }
+  for (const transfer of planned.transfers) {
+    assert(
+      transfer.amount > 0n,
+      `Invariant: a transfer moves a positive amount (INV-004, asset=${transfer.asset}, amount=${transfer.amount})`,
+    )
+    const fromKey = holderKey(transfer.from, transfer.asset)
+    assert(
+      fromKey !== holderKey(transfer.to, transfer.asset),
+      `Invariant: a transfer moves between two holders (INV-004, holder=${fromKey})`,
+    )
+    credit(transfer.from, transfer.asset, neg(transfer.amount))
+    credit(transfer.to, transfer.asset, transfer.amount)
+  }
+  return nets
+}
+
+/** The settlement asset and quoting of a market in the rule set in force. */
+function marketOf(state: EngineState, market: string) {
+  const rules = state.rules.markets.get(market)
+  assert(
+    rules !== undefined,
+    `Invariant: positions and isolated margins belong to listed markets (INV-004, market=${market})`,
+  )
+  return rules.instrument
+}
+
+/**
+ * Applies `planned` to `state` and records the command's sequence and time. Checks, in order:
+ * the plan conserves each asset and moves each position's cash leg by exactly its net transfer
+ * (INV-004), clearing nets to zero (INV-005); then the whole state (INV-001..INV-003, INV-006..).
+ */
+export function applyPlan(
+  state: EngineState,
+  planned: Plan,
+  context: { readonly sequence: number; readonly timestampMs: number },
+): void {
+  const nets = netTransfers(planned)
+
+  // INV-004: a position's cash leg (linear −entryValue, inverse +entryValue) moves by its net inflow.
+  const entryDeltas = new Map<string, Fixed>()
+  for (const change of planned.positionChanges) {
+    addTo(entryDeltas, `${change.account}\u0000${change.market}`, change.entryValueDelta)
+  }
+  for (const net of nets.values()) {
+    if (net.holder.kind === 'position') {
+      const instrument = marketOf(state, net.holder.market)
+      assert(
+        net.asset === instrument.settlementAsset,
+        `Invariant: a position holds its settlement asset only (INV-004, market=${net.holder.market}, asset=${net.asset})`,
+      )
+      const key = `${net.holder.account}\u0000${net.holder.market}`
+      const entryDelta = entryDeltas.get(key) ?? ZERO
+      const cashLegDelta = quotingOf(instrument.kind) === 'linear' ? neg(entryDelta) : entryDelta
+      assert(
+        cashLegDelta === net.amount,
+        `Invariant: a position's cash leg moves by its net transfer (INV-004, account=${net.holder.account}, market=${net.holder.market}, cashLegDelta=${cashLegDelta}, transfer=${net.amount})`,
+      )
+      entryDeltas.delete(key)
+    }
+    if (net.holder.kind === 'clearing') {
+      assert(
+        net.amount === 0n,
+        `Invariant: clearing nets to zero within a plan (INV-005, asset=${net.asset}, net=${net.amount})`,
+      )
+    }
+  }
+  for (const [key, entryDelta] of entryDeltas) {
+    assert(
+      entryDelta === 0n,
+      `Invariant: an entry value changes only against a transfer (INV-004, position=${key.replace('\u0000', '/')}, entryValueDelta=${entryDelta})`,
+    )
+  }
+
+  for (const id of planned.openAccounts) {
+    assert(!state.accounts.has(id), `Invariant: an account is opened once (INV-004, account=${id})`)
+    state.accounts.set(id, emptyAccount(id))
+  }
+  const accountOf = (id: string) => {
+    const account = state.accounts.get(id)
+    assert(
+      account !== undefined,
+      `Invariant: plans name existing accounts (INV-004, account=${id})`,
+    )
+    return account
+  }
+
+  for (const setting of planned.settingChanges) {
+    const account = accountOf(setting.account)
+    account.settings.set(setting.market, {
+      marginMode: setting.marginMode,
+      leverage: setting.leverage,
+    })
+    const position = account.positions.get(setting.market)
+    if (position !== undefined) {
+      assert(
+        position.marginMode === setting.marginMode,
+        `Invariant: an open position keeps its margin mode (INV-004, account=${setting.account}, market=${setting.market})`,
+      )
+      account.positions.set(setting.market, { ...position, leverage: setting.leverage })
+    }
+  }
+
+  // Positions first (created, resized), then isolated margins onto the resulting positions.
+  const touched = new Set<string>()
+  for (const change of planned.positionChanges) {
+    const account = accountOf(change.account)
+    const current = account.positions.get(change.market)
+    const next: Position =
+      current === undefined
+        ? {
+            market: change.market,
+            size: change.sizeDelta,
+            entryValue: change.entryValueDelta,
+            marginMode: change.marginMode,
+            isolatedMargin: ZERO,
+            leverage: change.leverage,
+          }
+        : {
+            ...current,
+            size: add(current.size, change.sizeDelta),
+            entryValue: add(current.entryValue, change.entryValueDelta),
+          }
+    account.positions.set(change.market, next)
+    touched.add(`${change.account}\u0000${change.market}`)
+  }
+
+  for (const net of nets.values()) {
+    const holder = net.holder
+    switch (holder.kind) {
+      case 'wallet': {
+        const balances = accountOf(holder.account).balances
+        balances.set(net.asset, add(balances.get(net.asset) ?? ZERO, net.amount))
+        break
+      }
+      case 'isolated_margin': {
+        const account = accountOf(holder.account)
+        const position = account.positions.get(holder.market)
+        assert(
+          position !== undefined,
+          `Invariant: isolated margin belongs to a position (INV-004, account=${holder.account}, market=${holder.market})`,
+        )
+        assert(
+          position.marginMode === 'isolated',
+          `Invariant: only isolated positions hold isolated margin (INV-006, account=${holder.account}, market=${holder.market})`,
+        )
+        assert(
+          net.asset === marketOf(state, holder.market).settlementAsset,
+          `Invariant: isolated margin is in the settlement asset (INV-004, market=${holder.market})`,
+        )
+        account.positions.set(holder.market, {
+          ...position,
+          isolatedMargin: add(position.isolatedMargin, net.amount),
+        })
+        touched.add(`${holder.account}\u0000${holder.market}`)
+        break
+      }
+      case 'insurance_fund':
+        state.insuranceFunds.set(
+          net.asset,
+          add(state.insuranceFunds.get(net.asset) ?? ZERO, net.amount),
+        )
+        break
+      case 'fee_pool':
+        state.feePools.set(net.asset, add(state.feePools.get(net.asset) ?? ZERO, net.amount))
+        break
+      case 'external':
+        // Out of the venue is a deposit (negative net), into it a withdrawal (positive net).
+        if (net.amount < 0n)
+          state.deposits.set(net.asset, add(state.deposits.get(net.asset) ?? ZERO, neg(net.amount)))
+        if (net.amount > 0n)
+          state.withdrawals.set(
+            net.asset,
+            add(state.withdrawals.get(net.asset) ?? ZERO, net.amount),
+          )
+        break
+      case 'position':
+      case 'clearing':
+        break
+    }
+  }
+
+  for (const key of touched) {
+    const [accountId = '', market = ''] = key.split('\u0000')
+    const account = accountOf(accountId)
+    const position = account.positions.get(market)
+    if (position === undefined || position.size !== 0n) continue
+    assert(
+      position.entryValue === 0n,
+      `Invariant: a closed position leaves no entry value (INV-003, account=${accountId}, market=${market}, entryValue=${position.entryValue})`,
+    )
+    assert(
+      position.isolatedMargin === 0n,
+      `Invariant: a closed position's isolated margin returns to the wallet (INV-003, account=${accountId}, market=${market}, isolatedMargin=${position.isolatedMargin})`,
+    )
+    account.positions.delete(market)
+  }
+
+  for (const [market, prices] of planned.priceUpdates) state.prices.set(market, prices)
+  for (const [market, price] of planned.expireMarkets) state.expiredMarkets.set(market, price)
+  if (planned.ruleSet !== null) {
+    state.rules = planned.ruleSet
+    for (const market of [...state.prices.keys()])
+      if (!planned.ruleSet.markets.has(market)) state.prices.delete(market)
+  }
+
+  state.lastSequence = context.sequence
+  state.lastTimestampMs = context.timestampMs
+  checkInvariants(state)
+}

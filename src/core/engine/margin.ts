@@ -1,0 +1,97 @@
+/**
+ * The engine's use of the margin functions (src/core/margin/evaluate.ts): what a withdrawal may
+ * take, and which accounts a new mark puts below maintenance (ENG-020, ENG-021).
+ */
+import {
+  crossGroupBreached,
+  evaluateAccount,
+  isolatedPositionBreached,
+  withdrawableAmount,
+} from '../margin/evaluate.ts'
+import type { Account } from '../model/account.ts'
+import { positionValue } from '../model/position-math.ts'
+import { add, type Fixed, ZERO } from '../num/fixed.ts'
+import type { RuleSet } from '../rules/rule-set.ts'
+import type { EngineEvent } from './events.ts'
+import type { EngineState } from './state.ts'
+
+/** Value at the mark of each market's open interest (Σ long sizes, `@book` included). */
+export function openInterestValues(
+  state: EngineState,
+  marks: ReadonlyMap<string, Fixed>,
+): Map<string, Fixed> {
+  const longSizes = new Map<string, Fixed>()
+  for (const account of state.accounts.values()) {
+    for (const position of account.positions.values()) {
+      if (position.size > 0n)
+        longSizes.set(position.market, add(longSizes.get(position.market) ?? ZERO, position.size))
+    }
+  }
+  const values = new Map<string, Fixed>()
+  for (const [market, size] of longSizes) {
+    const instrument = state.rules.markets.get(market)?.instrument
+    const mark = marks.get(market)
+    if (instrument !== undefined && mark !== undefined)
+      values.set(market, positionValue(instrument, size, mark))
+  }
+  return values
+}
+
+/** Whether every position of the account has a mark, so it can be evaluated. */
+export function hasAllMarks(account: Account, marks: ReadonlyMap<string, Fixed>): boolean {
+  for (const market of account.positions.keys()) if (!marks.has(market)) return false
+  return true
+}
+
+/** The most of `asset` the account may withdraw at `marks` without breaching initial margin (ENG-020). */
+export function withdrawable(
+  state: EngineState,
+  account: Account,
+  marks: ReadonlyMap<string, Fixed>,
+  asset: string,
+): Fixed {
+  return withdrawableAmount(state.rules, account, marks, asset, openInterestValues(state, marks))
+}
+
+/**
+ * One `account_below_maintenance` event per cross scope (market `null`) and per isolated position
+ * whose equity is below its maintenance requirement at `marks` (ENG-021). Accounts with a position
+ * lacking a mark cannot be evaluated and are skipped.
+ */
+export function accountsBelowMaintenance(
+  state: EngineState,
+  rules: RuleSet,
+  accounts: readonly Account[],
+  marks: ReadonlyMap<string, Fixed>,
+): EngineEvent[] {
+  const events: EngineEvent[] = []
+  const openInterest = openInterestValues(state, marks)
+  for (const account of accounts) {
+    if (!hasAllMarks(account, marks)) continue
+    const risk = evaluateAccount(rules, account, marks, openInterest)
+    for (const group of risk.groups) {
+      if (crossGroupBreached(group)) {
+        events.push({
+          type: 'account_below_maintenance',
+          account: account.id,
+          asset: group.asset,
+          market: null,
+          equity: group.crossEquity,
+          maintenanceMargin: group.crossMaintenanceMargin,
+        })
+      }
+      for (const position of group.positions) {
+        if (!isolatedPositionBreached(position)) continue
+        events.push({
+          type: 'account_below_maintenance',
+          account: account.id,
+          asset: group.asset,
+          market: position.market,
+          equity: add(position.isolatedMargin, position.unrealizedPnl),
+          maintenanceMargin: position.maintenanceRequirement,
+        })
+      }
+    }
+  }
+  return events
+}

@@ -1,0 +1,492 @@
+/**
+ * Scenario files (docs/scenarios.md, SCN-001..SCN-004): YAML or JSON, read with the YAML failsafe
+ * schema so every scalar stays the exact text written (decimals are never floats). Parsing turns
+ * the document into a typed `Scenario` or into the first issue, naming its path in the file
+ * (e.g. `timeline[3].price: "abc" is not a decimal number`).
+ */
+import { parse as parseYaml } from 'yaml'
+import type { Command, Liquidity } from '../core/engine/index.ts'
+import { REFUSAL_CODES } from '../core/engine/index.ts'
+import type { MarginMode } from '../core/model/account.ts'
+import { type Fixed, parseFixed } from '../core/num/fixed.ts'
+
+/** A problem in a scenario file: where (`timeline[3].price`) and what. */
+export interface ScenarioIssue {
+  readonly path: string
+  readonly message: string
+}
+
+/** An expected decimal: `exact`, or `rounded` (written `~0.17`: equal after rounding to the decimals shown). */
+export interface ExpectedDecimal {
+  readonly value: Fixed
+  readonly decimals: number | null
+  readonly text: string
+}
+
+export interface ExpectedPosition {
+  /** `0` expects no open position. */
+  readonly size?: ExpectedDecimal
+  readonly entryPrice?: ExpectedDecimal
+  readonly isolatedMargin?: ExpectedDecimal
+}
+
+export interface ExpectedAccount {
+  readonly balances: ReadonlyMap<string, ExpectedDecimal>
+  readonly equity: ReadonlyMap<string, ExpectedDecimal>
+  readonly positions: ReadonlyMap<string, ExpectedPosition>
+}
+
+/** An `expect:` block: checked at its place in the timeline, or at the end. */
+export interface Expectations {
+  readonly path: string
+  readonly accounts: ReadonlyMap<string, ExpectedAccount>
+  readonly insuranceFund: ReadonlyMap<string, ExpectedDecimal>
+  readonly feePool: ReadonlyMap<string, ExpectedDecimal>
+  /** Number of events of each type emitted so far. */
+  readonly events: ReadonlyMap<string, number>
+}
+
+export interface ScenarioPosition {
+  readonly market: string
+  readonly size: Fixed
+  readonly entryPrice: Fixed
+  readonly marginMode: MarginMode
+  readonly leverage: Fixed | null
+  readonly isolatedMargin: Fixed
+}
+
+export interface ScenarioAccount {
+  readonly id: string
+  readonly balances: ReadonlyMap<string, Fixed>
+  readonly positions: readonly ScenarioPosition[]
+}
+
+export type ScenarioStep =
+  | {
+      readonly kind: 'command'
+      readonly path: string
+      readonly command: Command
+      readonly expectedResult: string
+    }
+  | {
+      readonly kind: 'time'
+      readonly path: string
+      readonly atMs: number | null
+      readonly advanceMs: number | null
+    }
+  | { readonly kind: 'expect'; readonly path: string; readonly expectations: Expectations }
+
+export interface Scenario {
+  readonly description: string
+  /** Preset id (`binance-usdm`, `bitmex@2020-01-01`) or rule-set file path, relative to the scenario. */
+  readonly preset: string
+  /** Deep-merged into the rule-set document before validation. */
+  readonly overridePatch: unknown
+  /** `PATH=VALUE` assignments applied after the patch. */
+  readonly overrideAssignments: readonly string[]
+  readonly startMs: number
+  readonly accounts: readonly ScenarioAccount[]
+  readonly timeline: readonly ScenarioStep[]
+  readonly expect: Expectations | null
+}
+
+class IssueError extends Error {
+  constructor(readonly issue: ScenarioIssue) {
+    super(`${issue.path}: ${issue.message}`)
+  }
+}
+
+function fail(path: string, message: string): never {
+  throw new IssueError({ path, message })
+}
+
+type Node = unknown
+
+function join(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`
+  return path === '' ? key : `${path}.${key}`
+}
+
+function record(node: Node, path: string, allowed: readonly string[]): Record<string, Node> {
+  if (typeof node !== 'object' || node === null || Array.isArray(node))
+    fail(path === '' ? '(file)' : path, 'is not a mapping of fields')
+  const fields = node as Record<string, Node>
+  for (const key of Object.keys(fields)) {
+    if (!allowed.includes(key))
+      fail(join(path, key), `unknown field (expected one of: ${allowed.join(', ')})`)
+  }
+  return fields
+}
+
+function optionalRecord(node: Node, path: string): Record<string, Node> {
+  if (node === undefined || node === null) return {}
+  if (typeof node !== 'object' || Array.isArray(node)) fail(path, 'is not a mapping')
+  return node as Record<string, Node>
+}
+
+function list(node: Node, path: string): readonly Node[] {
+  if (node === undefined) return []
+  if (!Array.isArray(node)) fail(path, 'is not a list')
+  return node as Node[]
+}
+
+function text(node: Node, path: string): string {
+  if (typeof node !== 'string' || node === '') fail(path, 'is missing or empty')
+  return node
+}
+
+function optionalText(node: Node, path: string): string | undefined {
+  return node === undefined ? undefined : text(node, path)
+}
+
+function decimal(node: Node, path: string): Fixed {
+  if (typeof node !== 'string') fail(path, 'is missing (a decimal number is needed)')
+  const parsed = parseFixed(node.trim())
+  if (!parsed.ok) fail(path, parsed.message)
+  return parsed.value
+}
+
+function optionalDecimal(node: Node, path: string): Fixed | undefined {
+  return node === undefined ? undefined : decimal(node, path)
+}
+
+function oneOf<T extends string>(node: Node, path: string, choices: readonly T[]): T {
+  const value = text(node, path)
+  if (!(choices as readonly string[]).includes(value))
+    fail(path, `"${value}" is not one of: ${choices.join(', ')}`)
+  return value as T
+}
+
+function expectedDecimal(node: Node, path: string): ExpectedDecimal {
+  if (typeof node !== 'string') fail(path, 'is missing (a decimal number is needed)')
+  const written = node.trim()
+  const rounded = written.startsWith('~')
+  const body = rounded ? written.slice(1) : written
+  const value = decimal(body, path)
+  const decimals = rounded ? (body.split('.')[1] ?? '').length : null
+  return { value, decimals, text: written }
+}
+
+function decimalsByAsset(node: Node, path: string): Map<string, ExpectedDecimal> {
+  const result = new Map<string, ExpectedDecimal>()
+  for (const [asset, value] of Object.entries(optionalRecord(node, path)))
+    result.set(asset, expectedDecimal(value, join(path, asset)))
+  return result
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+}
+
+function duration(node: Node, path: string): number {
+  const value = text(node, path)
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value)
+  if (match === null)
+    fail(path, `"${value}" is not a duration (e.g. 8h, 30m, 15s, 250ms, or milliseconds)`)
+  return Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1)
+}
+
+function instant(node: Node, path: string): number {
+  const value = text(node, path)
+  if (/^\d+$/.test(value)) return Number(value)
+  const parsed = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(
+    value,
+  )
+    ? Date.parse(value)
+    : Number.NaN
+  if (Number.isNaN(parsed))
+    fail(
+      path,
+      `"${value}" is not a time (ISO 8601 like 2024-01-01T08:00:00Z, or milliseconds since 1970)`,
+    )
+  return parsed
+}
+
+function integer(node: Node, path: string): number {
+  const value = text(node, path)
+  if (!/^\d+$/.test(value)) fail(path, `"${value}" is not a whole number`)
+  return Number(value)
+}
+
+const LIQUIDITIES: readonly Liquidity[] = ['maker', 'taker']
+const MARGIN_MODES: readonly MarginMode[] = ['cross', 'isolated']
+const RESULTS = ['ok', ...REFUSAL_CODES] as const
+
+function parseExpectations(node: Node, path: string, extra: readonly string[] = []): Expectations {
+  const fields = record(node, path, ['accounts', 'insuranceFund', 'feePool', 'events', ...extra])
+  const accounts = new Map<string, ExpectedAccount>()
+  for (const [id, accountNode] of Object.entries(
+    optionalRecord(fields.accounts, join(path, 'accounts')),
+  )) {
+    const accountPath = join(join(path, 'accounts'), id)
+    const account = record(accountNode, accountPath, ['balances', 'equity', 'positions'])
+    const positions = new Map<string, ExpectedPosition>()
+    for (const [market, positionNode] of Object.entries(
+      optionalRecord(account.positions, join(accountPath, 'positions')),
+    )) {
+      const positionPath = join(join(accountPath, 'positions'), market)
+      const position = record(positionNode, positionPath, ['size', 'entryPrice', 'isolatedMargin'])
+      positions.set(market, {
+        ...(position.size === undefined
+          ? {}
+          : { size: expectedDecimal(position.size, join(positionPath, 'size')) }),
+        ...(position.entryPrice === undefined
+          ? {}
+          : { entryPrice: expectedDecimal(position.entryPrice, join(positionPath, 'entryPrice')) }),
+        ...(position.isolatedMargin === undefined
+          ? {}
+          : {
+              isolatedMargin: expectedDecimal(
+                position.isolatedMargin,
+                join(positionPath, 'isolatedMargin'),
+              ),
+            }),
+      })
+    }
+    accounts.set(id, {
+      balances: decimalsByAsset(account.balances, join(accountPath, 'balances')),
+      equity: decimalsByAsset(account.equity, join(accountPath, 'equity')),
+      positions,
+    })
+  }
+  const events = new Map<string, number>()
+  for (const [type, count] of Object.entries(optionalRecord(fields.events, join(path, 'events')))) {
+    events.set(type, integer(count, join(join(path, 'events'), type)))
+  }
+  return {
+    path,
+    accounts,
+    insuranceFund: decimalsByAsset(fields.insuranceFund, join(path, 'insuranceFund')),
+    feePool: decimalsByAsset(fields.feePool, join(path, 'feePool')),
+    events,
+  }
+}
+
+const STEP_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  deposit: ['account', 'asset', 'amount'],
+  withdraw: ['account', 'asset', 'amount'],
+  trade: [
+    'account',
+    'market',
+    'size',
+    'price',
+    'liquidity',
+    'counterparty',
+    'counterpartyLiquidity',
+  ],
+  mark_price: ['market', 'mark', 'index'],
+  funding: ['market', 'rate'],
+  set_margin_mode: ['account', 'market', 'marginMode'],
+  add_isolated_margin: ['account', 'market', 'amount'],
+  set_leverage: ['account', 'market', 'leverage'],
+  expire: ['market', 'settlementPrice'],
+  time: ['at', 'advance'],
+  expect: ['accounts', 'insuranceFund', 'feePool', 'events'],
+}
+
+function parseStep(node: Node, path: string): ScenarioStep {
+  const type = oneOf(optionalRecord(node, path).type, join(path, 'type'), Object.keys(STEP_FIELDS))
+  const allowed = STEP_FIELDS[type] ?? []
+  if (type === 'expect')
+    return { kind: 'expect', path, expectations: parseExpectations(node, path, ['type']) }
+  const fields = record(node, path, ['type', 'result', ...allowed])
+  const at = (key: string) => join(path, key)
+  if (type === 'time') {
+    if ((fields.at === undefined) === (fields.advance === undefined))
+      fail(path, 'a time step has exactly one of `at` or `advance`')
+    return {
+      kind: 'time',
+      path,
+      atMs: fields.at === undefined ? null : instant(fields.at, at('at')),
+      advanceMs: fields.advance === undefined ? null : duration(fields.advance, at('advance')),
+    }
+  }
+  const expectedResult =
+    fields.result === undefined ? 'ok' : oneOf(fields.result, at('result'), RESULTS)
+  const command = ((): Command => {
+    switch (type) {
+      case 'deposit':
+      case 'withdraw':
+        return {
+          type,
+          account: text(fields.account, at('account')),
+          asset: text(fields.asset, at('asset')),
+          amount: decimal(fields.amount, at('amount')),
+        }
+      case 'trade': {
+        const counterparty = optionalText(fields.counterparty, at('counterparty'))
+        const counterpartyLiquidity =
+          fields.counterpartyLiquidity === undefined
+            ? undefined
+            : oneOf(fields.counterpartyLiquidity, at('counterpartyLiquidity'), LIQUIDITIES)
+        return {
+          type,
+          account: text(fields.account, at('account')),
+          market: text(fields.market, at('market')),
+          size: decimal(fields.size, at('size')),
+          price: decimal(fields.price, at('price')),
+          liquidity:
+            fields.liquidity === undefined
+              ? 'taker'
+              : oneOf(fields.liquidity, at('liquidity'), LIQUIDITIES),
+          ...(counterparty === undefined ? {} : { counterparty }),
+          ...(counterpartyLiquidity === undefined ? {} : { counterpartyLiquidity }),
+        }
+      }
+      case 'mark_price': {
+        const index = optionalDecimal(fields.index, at('index'))
+        return {
+          type,
+          market: text(fields.market, at('market')),
+          mark: decimal(fields.mark, at('mark')),
+          ...(index === undefined ? {} : { index }),
+        }
+      }
+      case 'funding':
+        return {
+          type,
+          market: text(fields.market, at('market')),
+          rate: decimal(fields.rate, at('rate')),
+        }
+      case 'set_margin_mode':
+        return {
+          type,
+          account: text(fields.account, at('account')),
+          market: text(fields.market, at('market')),
+          marginMode: oneOf(fields.marginMode, at('marginMode'), MARGIN_MODES),
+        }
+      case 'add_isolated_margin':
+        return {
+          type,
+          account: text(fields.account, at('account')),
+          market: text(fields.market, at('market')),
+          amount: decimal(fields.amount, at('amount')),
+        }
+      case 'set_leverage':
+        return {
+          type,
+          account: text(fields.account, at('account')),
+          market: text(fields.market, at('market')),
+          leverage: fields.leverage === 'max' ? null : decimal(fields.leverage, at('leverage')),
+        }
+      case 'expire':
+        return {
+          type,
+          market: text(fields.market, at('market')),
+          settlementPrice: decimal(fields.settlementPrice, at('settlementPrice')),
+        }
+      default:
+        return fail(at('type'), `"${type}" is not a command`)
+    }
+  })()
+  return { kind: 'command', path, command, expectedResult }
+}
+
+function parseAccount(id: string, node: Node, path: string): ScenarioAccount {
+  const fields = record(node, path, ['balances', 'positions'])
+  const balances = new Map<string, Fixed>()
+  for (const [asset, amount] of Object.entries(
+    optionalRecord(fields.balances, join(path, 'balances')),
+  )) {
+    balances.set(asset, decimal(amount, join(join(path, 'balances'), asset)))
+  }
+  const positions: ScenarioPosition[] = []
+  for (const [market, positionNode] of Object.entries(
+    optionalRecord(fields.positions, join(path, 'positions')),
+  )) {
+    const positionPath = join(join(path, 'positions'), market)
+    const position = record(positionNode, positionPath, [
+      'size',
+      'entryPrice',
+      'marginMode',
+      'leverage',
+      'isolatedMargin',
+    ])
+    const marginMode =
+      position.marginMode === undefined
+        ? 'cross'
+        : oneOf(position.marginMode, join(positionPath, 'marginMode'), MARGIN_MODES)
+    const isolatedMargin = optionalDecimal(
+      position.isolatedMargin,
+      join(positionPath, 'isolatedMargin'),
+    )
+    if (marginMode === 'isolated' && isolatedMargin === undefined)
+      fail(join(positionPath, 'isolatedMargin'), 'is needed for an isolated position')
+    if (marginMode === 'cross' && isolatedMargin !== undefined)
+      fail(join(positionPath, 'isolatedMargin'), 'belongs to isolated positions only')
+    positions.push({
+      market,
+      size: decimal(position.size, join(positionPath, 'size')),
+      entryPrice: decimal(position.entryPrice, join(positionPath, 'entryPrice')),
+      marginMode,
+      leverage: optionalDecimal(position.leverage, join(positionPath, 'leverage')) ?? null,
+      isolatedMargin: isolatedMargin ?? (0n as Fixed),
+    })
+  }
+  return { id, balances, positions }
+}
+
+/** Reads scenario text (YAML or JSON) into a scenario, or the first issue found. */
+export function parseScenarioText(
+  source: string,
+): { ok: true; scenario: Scenario } | { ok: false; issue: ScenarioIssue } {
+  let document: unknown
+  try {
+    document = parseYaml(source, { schema: 'failsafe', uniqueKeys: true })
+  } catch (error) {
+    const message =
+      error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)
+    return {
+      ok: false,
+      issue: { path: '(file)', message: `is not valid YAML or JSON: ${message}` },
+    }
+  }
+  try {
+    return { ok: true, scenario: parseScenarioDocument(document) }
+  } catch (error) {
+    if (error instanceof IssueError) return { ok: false, issue: error.issue }
+    throw error
+  }
+}
+
+function parseScenarioDocument(document: unknown): Scenario {
+  const fields = record(document, '', [
+    'description',
+    'preset',
+    'overrides',
+    'start',
+    'accounts',
+    'timeline',
+    'expect',
+  ])
+  let overridePatch: unknown = null
+  const overrideAssignments: string[] = []
+  if (Array.isArray(fields.overrides)) {
+    list(fields.overrides, 'overrides').forEach((item, index) =>
+      overrideAssignments.push(text(item, join('overrides', index))),
+    )
+  } else if (fields.overrides !== undefined) {
+    overridePatch = optionalRecord(fields.overrides, 'overrides')
+  }
+  const accounts = Object.entries(optionalRecord(fields.accounts, 'accounts')).map(([id, node]) => {
+    if (id.startsWith('@'))
+      fail(join('accounts', id), 'account ids starting with @ are reserved for system accounts')
+    return parseAccount(id, node, join('accounts', id))
+  })
+  return {
+    description: optionalText(fields.description, 'description') ?? '',
+    preset: text(fields.preset, 'preset'),
+    overridePatch,
+    overrideAssignments,
+    startMs: fields.start === undefined ? 0 : instant(fields.start, 'start'),
+    accounts,
+    timeline: list(fields.timeline, 'timeline').map((node, index) =>
+      parseStep(node, join('timeline', index)),
+    ),
+    expect: fields.expect === undefined ? null : parseExpectations(fields.expect, 'expect'),
+  }
+}
