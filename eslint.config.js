@@ -39,7 +39,7 @@ const coreBans = {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.test-results/**', 'reports/**', 'dist/**', 'bin/**', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', '.test-results/**', 'reports/**', 'dist/**', 'bin/**', 'eslint.config.js', 'tools/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

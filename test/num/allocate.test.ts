@@ -37,7 +37,10 @@ describe('NUM-005 allocateProRata', () => {
   })
 
   const weightLists = fc.uniqueArray(
-    fc.record({ key: fc.string({ minLength: 1, maxLength: 4 }), weight: fc.bigInt({ min: 0n, max: 10n ** 12n }) }),
+    fc.record({
+      key: fc.string({ minLength: 1, maxLength: 4 }),
+      weight: fc.bigInt({ min: 0n, max: 10n ** 12n }),
+    }),
     { minLength: 1, maxLength: 20, selector: (entry) => entry.key },
   )
   test.prop([fc.bigInt({ min: 0n, max: 10n ** 24n }), weightLists], { seed: 42, numRuns: 2000 })(

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest'
 import { InvariantError } from '../../src/core/assert.ts'
 import {
   divideRounded,
-  type Fixed,
   fixedOf,
   formatFixed,
   fromScaled,
@@ -101,20 +100,26 @@ describe('NUM-003 division states its rounding', () => {
 
   const integers = fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n })
   const divisors = fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).filter((d) => d !== 0n)
-  test.prop([integers, divisors], { seed: 7 })('floor ≤ exact quotient ≤ ceil, within one unit', (n, d) => {
-    const floor = divideRounded(n, d, 'floor')
-    const ceil = divideRounded(n, d, 'ceil')
-    // floor × d ≤ n (for d > 0) or ≥ n (for d < 0); ceil is floor or floor + 1
-    expect(ceil - floor === 0n || ceil - floor === 1n).toBe(true)
-    expect(d > 0n ? floor * d <= n && ceil * d >= n : floor * d >= n && ceil * d <= n).toBe(true)
-    const nearest = divideRounded(n, d, 'half_even')
-    expect(nearest === floor || nearest === ceil).toBe(true)
-  })
+  test.prop([integers, divisors], { seed: 7 })(
+    'floor ≤ exact quotient ≤ ceil, within one unit',
+    (n, d) => {
+      const floor = divideRounded(n, d, 'floor')
+      const ceil = divideRounded(n, d, 'ceil')
+      // floor × d ≤ n (for d > 0) or ≥ n (for d < 0); ceil is floor or floor + 1
+      expect(ceil - floor === 0n || ceil - floor === 1n).toBe(true)
+      expect(d > 0n ? floor * d <= n && ceil * d >= n : floor * d >= n && ceil * d <= n).toBe(true)
+      const nearest = divideRounded(n, d, 'half_even')
+      expect(nearest === floor || nearest === ceil).toBe(true)
+    },
+  )
 
-  test.prop([integers, divisors], { seed: 11 })('half-even and trunc are symmetric in sign', (n, d) => {
-    expect(divideRounded(-n, d, 'half_even')).toBe(-divideRounded(n, d, 'half_even'))
-    expect(divideRounded(-n, d, 'trunc')).toBe(-divideRounded(n, d, 'trunc'))
-  })
+  test.prop([integers, divisors], { seed: 11 })(
+    'half-even and trunc are symmetric in sign',
+    (n, d) => {
+      expect(divideRounded(-n, d, 'half_even')).toBe(-divideRounded(n, d, 'half_even'))
+      expect(divideRounded(-n, d, 'trunc')).toBe(-divideRounded(n, d, 'trunc'))
+    },
+  )
 })
 
 describe('NUM-004 products and steps', () => {
@@ -122,7 +127,9 @@ describe('NUM-004 products and steps', () => {
     // exchanges.md §11 BN-01: TMM1 = 200 × 1 × 0.65% = 1.3
     expect(formatFixed(mul(fixedOf('200'), fixedOf('0.0065'), 'exact'))).toBe('1.3')
     expect(formatFixed(mul(fixedOf('9451.53'), fixedOf('-0.005'), 'exact'))).toBe('-47.25765')
-    expect(formatFixed(mulDiv(fixedOf('1'), fixedOf('1'), fixedOf('3'), 'floor'))).toBe('0.333333333333333333')
+    expect(formatFixed(mulDiv(fixedOf('1'), fixedOf('1'), fixedOf('3'), 'floor'))).toBe(
+      '0.333333333333333333',
+    )
   })
 
   it('rounds to ticks and decimals', () => {
@@ -134,17 +141,17 @@ describe('NUM-004 products and steps', () => {
     expect(formatFixed(roundToDecimals(fixedOf('9036.144578'), 2, 'ceil'))).toBe('9036.15')
   })
 
-  test.prop([fc.bigInt({ min: -(10n ** 24n), max: 10n ** 24n }), fc.bigInt({ min: 1n, max: 10n ** 20n })], { seed: 3 })(
-    'a rounded value is a multiple of its step and within one step',
-    (raw, stepRaw) => {
-      const value = fromScaled(raw)
-      const step = fromScaled(stepRaw) as Fixed
-      for (const rounding of ['floor', 'ceil', 'half_even'] as const) {
-        const rounded = roundToStep(value, step, rounding)
-        expect(rounded % step).toBe(0n)
-        const distance = rounded > value ? rounded - value : value - rounded
-        expect(distance < step).toBe(true)
-      }
-    },
-  )
+  test.prop(
+    [fc.bigInt({ min: -(10n ** 24n), max: 10n ** 24n }), fc.bigInt({ min: 1n, max: 10n ** 20n })],
+    { seed: 3 },
+  )('a rounded value is a multiple of its step and within one step', (raw, stepRaw) => {
+    const value = fromScaled(raw)
+    const step = fromScaled(stepRaw)
+    for (const rounding of ['floor', 'ceil', 'half_even'] as const) {
+      const rounded = roundToStep(value, step, rounding)
+      expect(rounded % step).toBe(0n)
+      const distance = rounded > value ? rounded - value : value - rounded
+      expect(distance < step).toBe(true)
+    }
+  })
 })

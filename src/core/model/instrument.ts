@@ -9,7 +9,11 @@
  */
 import type { Fixed } from '../num/fixed.ts'
 
-export type InstrumentKind = 'linear_perpetual' | 'inverse_perpetual' | 'linear_future' | 'inverse_future'
+export type InstrumentKind =
+  | 'linear_perpetual'
+  | 'inverse_perpetual'
+  | 'linear_future'
+  | 'inverse_future'
 
 export type Quoting = 'linear' | 'inverse'
 

@@ -3,15 +3,7 @@
  * rounding named at the call. Linear values are in the quote asset, inverse values in the base asset.
  */
 import { assert } from '../assert.ts'
-import {
-  abs,
-  div,
-  type Fixed,
-  mul,
-  mul3,
-  type Rounding,
-  sub,
-} from '../num/fixed.ts'
+import { abs, div, type Fixed, mul, mul3, type Rounding, sub } from '../num/fixed.ts'
 import { type Instrument, quotingOf } from './instrument.ts'
 
 /**
@@ -26,7 +18,8 @@ export function contractValue(
   rounding: Rounding = 'half_even',
 ): Fixed {
   assert(price > 0n, `Invariant: prices are positive (ACC-001, market=${instrument.market})`)
-  if (quotingOf(instrument.kind) === 'linear') return mul3(size, instrument.contractSize, price, 'exact')
+  if (quotingOf(instrument.kind) === 'linear')
+    return mul3(size, instrument.contractSize, price, 'exact')
   return div(mul(size, instrument.contractSize, 'exact'), price, rounding)
 }
 
@@ -40,19 +33,33 @@ export function positionValue(instrument: Instrument, size: Fixed, price: Fixed)
  * linear  = value(size, price) − entryValue;
  * inverse = entryValue − value(size, price)   (coin PnL = size × contractSize × (1/entry − 1/price)).
  */
-export function unrealizedPnl(instrument: Instrument, size: Fixed, entryValue: Fixed, price: Fixed): Fixed {
+export function unrealizedPnl(
+  instrument: Instrument,
+  size: Fixed,
+  entryValue: Fixed,
+  price: Fixed,
+): Fixed {
   const valueNow = contractValue(instrument, size, price)
-  return quotingOf(instrument.kind) === 'linear' ? sub(valueNow, entryValue) : sub(entryValue, valueNow)
+  return quotingOf(instrument.kind) === 'linear'
+    ? sub(valueNow, entryValue)
+    : sub(entryValue, valueNow)
 }
 
 /**
  * Average entry price implied by size and entry value (ACC-003):
  * linear entryValue ÷ (size × contractSize); inverse size × contractSize ÷ entryValue.
  */
-export function entryPriceOf(instrument: Instrument, size: Fixed, entryValue: Fixed, rounding: Rounding = 'half_even'): Fixed {
+export function entryPriceOf(
+  instrument: Instrument,
+  size: Fixed,
+  entryValue: Fixed,
+  rounding: Rounding = 'half_even',
+): Fixed {
   assert(size !== 0n, 'Invariant: an entry price belongs to a non-empty position (ACC-003)')
   const contracts = mul(size, instrument.contractSize, 'exact')
-  return quotingOf(instrument.kind) === 'linear' ? div(entryValue, contracts, rounding) : div(contracts, entryValue, rounding)
+  return quotingOf(instrument.kind) === 'linear'
+    ? div(entryValue, contracts, rounding)
+    : div(contracts, entryValue, rounding)
 }
 
 /** Entry value of a position given as size and average entry price (calculator input). */
@@ -61,7 +68,11 @@ export function entryValueOf(instrument: Instrument, size: Fixed, entryPrice: Fi
 }
 
 /** The realized PnL of closing `closedSize` (same sign as the position) whose entry value is `closedEntryValue`, at `price`. */
-export function realizedPnl(instrument: Instrument, closedSize: Fixed, closedEntryValue: Fixed, price: Fixed): Fixed {
+export function realizedPnl(
+  instrument: Instrument,
+  closedSize: Fixed,
+  closedEntryValue: Fixed,
+  price: Fixed,
+): Fixed {
   return unrealizedPnl(instrument, closedSize, closedEntryValue, price)
 }
-

@@ -27,7 +27,10 @@ export function allocateProRata<K extends string>(
     weightTotal += weight
   }
   if (total === 0n) return shares
-  assert(weightTotal > 0n, 'Invariant: a positive total is allocated over a positive total weight (NUM-005)')
+  assert(
+    weightTotal > 0n,
+    'Invariant: a positive total is allocated over a positive total weight (NUM-005)',
+  )
 
   const remainders: { key: K; remainder: bigint }[] = []
   let allocated = 0n
@@ -39,10 +42,21 @@ export function allocateProRata<K extends string>(
     remainders.push({ key, remainder: product % weightTotal })
   }
   remainders.sort((a, b) =>
-    a.remainder !== b.remainder ? (a.remainder > b.remainder ? -1 : 1) : a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    a.remainder !== b.remainder
+      ? a.remainder > b.remainder
+        ? -1
+        : 1
+      : a.key < b.key
+        ? -1
+        : a.key > b.key
+          ? 1
+          : 0,
   )
   let leftover = total - allocated
-  assert(leftover >= 0n && leftover < BigInt(weights.length), 'Invariant: flooring leaves fewer units than recipients (NUM-005)')
+  assert(
+    leftover >= 0n && leftover < BigInt(weights.length),
+    'Invariant: flooring leaves fewer units than recipients (NUM-005)',
+  )
   for (const { key } of remainders) {
     if (leftover === 0n) break
     shares.set(key, (shares.get(key) ?? 0n) + 1n)

@@ -64,7 +64,10 @@ export function divideRounded(numerator: bigint, denominator: bigint, rounding: 
       return quotient % 2n === 0n ? quotient : quotient + step
     }
     case 'exact':
-      assert(false, `Invariant: an exact division leaves no remainder (NUM-003, numerator=${numerator}, denominator=${denominator})`)
+      assert(
+        false,
+        `Invariant: an exact division leaves no remainder (NUM-003, numerator=${numerator}, denominator=${denominator})`,
+      )
   }
 }
 
@@ -77,11 +80,11 @@ export function sub(a: Fixed, b: Fixed): Fixed {
 }
 
 export function neg(a: Fixed): Fixed {
-  return -a as Fixed
+  return (0n - a) as Fixed
 }
 
 export function abs(a: Fixed): Fixed {
-  return (a < 0n ? -a : a) as Fixed
+  return (a < 0n ? 0n - a : a) as Fixed
 }
 
 export function sign(a: Fixed): -1n | 0n | 1n {
@@ -140,7 +143,10 @@ export function isMultipleOf(value: Fixed, step: Fixed): boolean {
 
 /** Rounds to `decimals` places (0..18) with the named rounding. */
 export function roundToDecimals(value: Fixed, decimals: number, rounding: Rounding): Fixed {
-  assert(Number.isInteger(decimals) && decimals >= 0 && decimals <= FIXED_DECIMALS, 'Invariant: decimals lie in 0..18 (NUM-004)')
+  assert(
+    Number.isInteger(decimals) && decimals >= 0 && decimals <= FIXED_DECIMALS,
+    'Invariant: decimals lie in 0..18 (NUM-004)',
+  )
   const step = 10n ** BigInt(FIXED_DECIMALS - decimals)
   return (divideRounded(value, step, rounding) * step) as Fixed
 }
@@ -150,7 +156,11 @@ const decimalPattern = /^([+-]?)(\d+)(?:\.(\d+))?$/
 /** Outcome of parsing a decimal string: a value, or a reason with a stable code. */
 export type ParseFixedResult =
   | { readonly ok: true; readonly value: Fixed }
-  | { readonly ok: false; readonly code: 'not_a_decimal' | 'too_many_decimals'; readonly message: string }
+  | {
+      readonly ok: false
+      readonly code: 'not_a_decimal' | 'too_many_decimals'
+      readonly message: string
+    }
 
 /**
  * Parses a plain decimal string ("-12.5", "0.004", "10") exactly (NUM-001). Exponents, spaces,
@@ -163,9 +173,14 @@ export function parseFixed(text: string): ParseFixedResult {
   }
   const [, signText = '', wholeText = '0', fractionText = ''] = match
   if (fractionText.length > FIXED_DECIMALS) {
-    return { ok: false, code: 'too_many_decimals', message: `"${text}" has more than ${FIXED_DECIMALS} decimals` }
+    return {
+      ok: false,
+      code: 'too_many_decimals',
+      message: `"${text}" has more than ${FIXED_DECIMALS} decimals`,
+    }
   }
-  const magnitude = BigInt(wholeText) * FIXED_SCALE + BigInt(fractionText.padEnd(FIXED_DECIMALS, '0'))
+  const magnitude =
+    BigInt(wholeText) * FIXED_SCALE + BigInt(fractionText.padEnd(FIXED_DECIMALS, '0'))
   return { ok: true, value: (signText === '-' ? -magnitude : magnitude) as Fixed }
 }
 
@@ -180,10 +195,14 @@ export function fixedOf(text: string): Fixed {
  * Formats exactly (NUM-002): all significant decimals and no trailing zeros by default; with
  * `decimals`, rounds to that many places with `rounding` (default half_even) and pads with zeros.
  */
-export function formatFixed(value: Fixed, decimals?: number, rounding: Rounding = 'half_even'): string {
+export function formatFixed(
+  value: Fixed,
+  decimals?: number,
+  rounding: Rounding = 'half_even',
+): string {
   const shown = decimals === undefined ? value : roundToDecimals(value, decimals, rounding)
   const negative = shown < 0n
-  const magnitude = negative ? -shown : shown
+  const magnitude = negative ? 0n - shown : shown
   const whole = magnitude / FIXED_SCALE
   let fraction = (magnitude % FIXED_SCALE).toString().padStart(FIXED_DECIMALS, '0')
   fraction = decimals === undefined ? fraction.replace(/0+$/, '') : fraction.slice(0, decimals)
