@@ -1,0 +1,2 @@
+export * from './apc.ts'
+export * from './ewma.ts'

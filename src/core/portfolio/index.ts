@@ -1,0 +1,3 @@
+export * from './grid.ts'
+export * from './parse.ts'
+export * from './span.ts'
