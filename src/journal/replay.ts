@@ -1,0 +1,236 @@
+/**
+ * Recovery and replay (docs/spec/journal.md, JNL-006, JNL-007): the one code path that turns a
+ * journal into engine state. Startup, crash recovery and `lor replay` all call `recoverState`:
+ * load the latest snapshot that checks out (or start from the genesis rule set), verify the hash
+ * chain of the tail, re-execute each command, and compare what it gives with what was recorded.
+ */
+import {
+  encodeStateCanonical,
+  restoreState,
+  type EngineSnapshot,
+} from '../core/engine/canonical.ts'
+import { execute } from '../core/engine/execute.ts'
+import { createEngineState, type EngineState } from '../core/engine/state.ts'
+import { sha256Hex } from './canonical.ts'
+import { decodeCommandText, encodeEngineValue } from './codec.ts'
+import type { JournalEntry, JournalHead } from './entry.ts'
+import { isJournalError, JournalError, type JournalErrorCode } from './errors.ts'
+import { ruleSetOfGenesis } from './genesis.ts'
+import type { JournalGenesis, JournalSnapshot, JournalStore } from './store.ts'
+import { READ_BATCH, scanVerified } from './verify.ts'
+
+export interface RecoveryOptions {
+  /** Start from the latest snapshot (default true); false replays every entry from the genesis. */
+  readonly useSnapshot?: boolean
+  /** Compare each command's result and events with the recorded ones (default true). */
+  readonly verifyOutputs?: boolean
+  /** Compare the state hash after every entry, not only after the last (default false; O(state) per entry). */
+  readonly verifyEveryStateHash?: boolean
+  /** Also verify the chain before the snapshot (default false: the snapshot's entry hash anchors the tail). */
+  readonly verifyFullChain?: boolean
+}
+
+/** What recovery found and rebuilt. */
+export interface Recovery {
+  readonly state: EngineState
+  readonly genesis: JournalGenesis
+  /** The last entry, or null for a journal with no entries. */
+  readonly head: JournalHead | null
+  /** The snapshot recovery started from, or null. */
+  readonly snapshotSequence: number | null
+  /** Why the latest snapshot was not used (recovery then replayed from the genesis), or null. */
+  readonly snapshotRejected: JournalErrorCode | null
+  /** Entries re-executed. */
+  readonly replayedEntries: number
+  /** SHA-256 of the rebuilt state's canonical encoding. */
+  readonly stateHash: string
+  /** The stateHash recorded by the last entry (null for an empty journal). */
+  readonly recordedStateHash: string | null
+}
+
+/** SHA-256 of the engine's canonical state encoding: the state hash (JNL-003). */
+export function stateHashOf(state: EngineState): string {
+  return sha256Hex(encodeStateCanonical(state))
+}
+
+/** The canonical JSON of a snapshot of `state`, for storing. */
+export function snapshotText(snapshot: EngineSnapshot): string {
+  return encodeEngineValue(snapshot)
+}
+
+/**
+ * Re-executes one journaled command on `state` (JNL-007). With `verifyOutputs`, a result or event
+ * list that differs from the recorded one throws `replay_divergence`.
+ */
+export function replayEntry(state: EngineState, entry: JournalEntry, verifyOutputs: boolean): void {
+  const decoded = decodeCommandText(entry.commandJson)
+  if (!decoded.ok) {
+    const issue = decoded.issues[0]
+    throw new JournalError(
+      'undecodable_command',
+      `entry ${entry.sequence}: ${issue?.code ?? ''} at ${issue?.path ?? ''}: ${issue?.message ?? ''}`,
+      entry.sequence,
+    )
+  }
+  const outcome = execute(state, decoded.command, {
+    sequence: state.lastSequence + 1,
+    timestampMs: entry.timestampMs,
+  })
+  if (!verifyOutputs) return
+  if (encodeEngineValue(outcome.result) !== entry.resultJson) {
+    throw new JournalError(
+      'replay_divergence',
+      `entry ${entry.sequence}: the command's result differs from the recorded one`,
+      entry.sequence,
+    )
+  }
+  if (encodeEngineValue(outcome.events) !== entry.eventsJson) {
+    throw new JournalError(
+      'replay_divergence',
+      `entry ${entry.sequence}: the command's events differ from the recorded ones`,
+      entry.sequence,
+    )
+  }
+}
+
+/** Checks a snapshot against its own hash and its entry, and restores it; throws `corrupt_snapshot`. */
+async function restoreSnapshot(
+  store: JournalStore,
+  snapshot: JournalSnapshot,
+): Promise<EngineState> {
+  const fail = (why: string): never => {
+    throw new JournalError(
+      'corrupt_snapshot',
+      `snapshot at entry ${snapshot.sequence}: ${why}`,
+      snapshot.sequence,
+    )
+  }
+  if (sha256Hex(snapshot.snapshotJson) !== snapshot.snapshotHash)
+    fail('its content does not match its hash')
+  const entry = await store.readEntry(snapshot.sequence)
+  if (entry === null) {
+    throw new JournalError(
+      'sequence_gap',
+      `a snapshot exists at entry ${snapshot.sequence} but the journal has no such entry`,
+      snapshot.sequence,
+    )
+  }
+  if (entry.entryHash !== snapshot.entryHash || entry.stateHash !== snapshot.stateHash)
+    fail('it does not belong to the entry it names')
+  let state: EngineState | undefined
+  try {
+    state = restoreState(JSON.parse(snapshot.snapshotJson) as EngineSnapshot)
+  } catch {
+    fail('it does not restore to a valid engine state')
+  }
+  if (state === undefined || stateHashOf(state) !== snapshot.stateHash)
+    return fail('the restored state does not have the recorded state hash')
+  return state
+}
+
+/**
+ * Rebuilds the engine state from a journal (JNL-006): snapshot (if any checks out) + verified tail.
+ * Throws a `JournalError` on anything that breaks trust: a damaged chain, a gap, an unknown
+ * schema, a command that does not decode, a replay that diverges, or a final state hash that
+ * differs from the recorded one.
+ */
+export async function recoverState(
+  store: JournalStore,
+  options: RecoveryOptions = {},
+): Promise<Recovery> {
+  const verifyOutputs = options.verifyOutputs ?? true
+  const verifyEveryStateHash = options.verifyEveryStateHash ?? false
+  await store.schemaVersion()
+  const genesis = await store.readGenesis()
+  const storedHead = await store.head()
+  if (genesis === null) {
+    throw new JournalError(
+      'genesis_missing',
+      storedHead === null
+        ? 'the journal is empty'
+        : 'the journal has entries but no genesis record',
+      null,
+    )
+  }
+  const ruleSet = ruleSetOfGenesis(genesis)
+
+  let state: EngineState | null = null
+  let from: JournalHead | null = null
+  let snapshotSequence: number | null = null
+  let snapshotRejected: JournalErrorCode | null = null
+  const snapshot = options.useSnapshot === false ? null : await store.latestSnapshot()
+  if (snapshot !== null) {
+    if (storedHead === null || snapshot.sequence > storedHead.sequence) {
+      throw new JournalError(
+        'sequence_gap',
+        `a snapshot exists at entry ${snapshot.sequence} but the journal ends at ${storedHead?.sequence ?? 0}: entries were lost`,
+        snapshot.sequence,
+      )
+    }
+    try {
+      state = await restoreSnapshot(store, snapshot)
+      from = {
+        sequence: snapshot.sequence,
+        timestampMs: 0,
+        entryHash: snapshot.entryHash,
+        stateHash: snapshot.stateHash,
+      }
+      snapshotSequence = snapshot.sequence
+    } catch (error) {
+      if (!isJournalError(error, 'corrupt_snapshot')) throw error
+      snapshotRejected = error.code
+    }
+  }
+  if (options.verifyFullChain === true && from !== null) {
+    await scanVerified(store, null, () => undefined, genesis.genesisHash)
+  }
+  if (from !== null) {
+    const anchor = await store.readEntry(from.sequence)
+    if (anchor !== null) from = { ...from, timestampMs: anchor.timestampMs }
+  }
+  const rebuilt = state ?? createEngineState(ruleSet)
+  let replayedEntries = 0
+  const head = await scanVerified(
+    store,
+    from,
+    (entries) => {
+      for (const entry of entries) {
+        replayEntry(rebuilt, entry, verifyOutputs)
+        if (verifyEveryStateHash && stateHashOf(rebuilt) !== entry.stateHash) {
+          throw new JournalError(
+            'replay_divergence',
+            `entry ${entry.sequence}: the state hash differs from the recorded one`,
+            entry.sequence,
+          )
+        }
+      }
+      replayedEntries += entries.length
+    },
+    genesis.genesisHash,
+  )
+  const stateHash = stateHashOf(rebuilt)
+  return {
+    state: rebuilt,
+    genesis,
+    head,
+    snapshotSequence,
+    snapshotRejected,
+    replayedEntries,
+    stateHash,
+    recordedStateHash: head?.stateHash ?? null,
+  }
+}
+
+/** Reads entries in batches from `fromSequence` on without verifying (for explain and listings). */
+export async function* readEntries(
+  store: JournalStore,
+  fromSequence = 1,
+): AsyncGenerator<JournalEntry> {
+  let next = fromSequence
+  for (;;) {
+    const entries = await store.readRange(next, READ_BATCH)
+    for (const entry of entries) yield entry
+    if (entries.length < READ_BATCH) return
+    next = (entries.at(-1)?.sequence ?? next) + 1
+  }
+}
