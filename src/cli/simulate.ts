@@ -1,0 +1,409 @@
+/**
+ * `lor simulate`: stress-tests rule sets on a price path and a population of accounts
+ * (docs/simulator.md, SIMRUN-*). With no arguments it runs the built-in crash through three presets,
+ * writes reports/simulation.html and prints a summary table. Exit 0 on success, 2 on bad input.
+ * Ctrl-C during a Monte Carlo run stops it and writes what finished.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { type Fixed, formatFixed, parseFixed } from '../core/num/fixed.ts'
+import { forcedClosesCsv, metricsCsv } from '../sim/report/csv.ts'
+import { renderReport } from '../sim/report/html.ts'
+import { simulationResultToJson } from '../sim/report/result.ts'
+import { runMonteCarlo, ScenarioInputError, type SeedResult } from '../sim/run/monte-carlo.ts'
+import { createProgress } from '../sim/run/progress.ts'
+import {
+  type MonteCarloMetrics,
+  monteCarloMetrics,
+  type RunMetrics,
+} from '../sim/run/run-metrics.ts'
+import {
+  DEFAULT_PRESETS,
+  DEFAULT_SCENARIO_OPTIONS,
+  type ScenarioOptions,
+} from '../sim/run/scenario.ts'
+import { withMonteCarloLosses } from '../sim/run/simulate.ts'
+import { inputError, withInputErrors } from './errors.ts'
+
+interface SimulateFlags {
+  readonly preset: string[]
+  readonly rules: string[]
+  readonly data?: string
+  readonly model?: string
+  readonly accounts: string
+  readonly population?: string
+  readonly seed: string
+  readonly seeds: string
+  readonly workers?: string
+  readonly report: string
+  readonly csv?: string
+  readonly json?: boolean
+  readonly impactCoefficient?: string
+  readonly impactVolatility?: string
+  readonly volumeRatio?: string
+  readonly impactHalfLife?: string
+  readonly insuranceFund?: string
+}
+
+/** Default path of the HTML report. */
+export const DEFAULT_REPORT_PATH = 'reports/simulation.html'
+
+function collect(value: string, previous: readonly string[]): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== ''),
+  ]
+}
+
+/** Registers `lor simulate` on the program. */
+export function registerSimulateCommand(program: Command): void {
+  program
+    .command('simulate')
+    .description(
+      'Stress-test rule sets: drive a population through a price path, liquidate, allocate losses, report',
+    )
+    .option(
+      '--preset <ids>',
+      `preset to compare (repeatable or comma list; default ${DEFAULT_PRESETS.join(',')})`,
+      collect,
+      [],
+    )
+    .option('--rules <file>', 'rule-set file to compare (repeatable)', collect, [])
+    .option(
+      '--data <file>',
+      'Binance 1-minute kline CSV as the price path (or as bootstrap returns)',
+    )
+    .option(
+      '--model <model>',
+      'gbm | jump | garch | bootstrap | shock:<name> (default shock:builtin-crash)',
+    )
+    .option(
+      '--accounts <n>',
+      'accounts in the generated population',
+      String(DEFAULT_SCENARIO_OPTIONS.accounts),
+    )
+    .option(
+      '--population <file>',
+      'population file (lor-population JSON) instead of a generated one',
+    )
+    .option(
+      '--seed <s>',
+      'seed of the population and generated path (first seed with --seeds)',
+      '1',
+    )
+    .option('--seeds <n>', 'Monte Carlo: number of seeds, from --seed on', '1')
+    .option(
+      '--workers <n>',
+      'worker threads for Monte Carlo (default: one per core, at most --seeds)',
+    )
+    .option('--report <path>', 'HTML report to write', DEFAULT_REPORT_PATH)
+    .option('--csv <dir>', 'also write metrics.csv and forced-closes.csv to this directory')
+    .option('--json', 'print the result and metrics as JSON instead of the summary table')
+    .option(
+      '--impact-coefficient <y>',
+      'Y of the square-root impact law',
+      String(DEFAULT_SCENARIO_OPTIONS.impactCoefficient),
+    )
+    .option(
+      '--impact-volatility <sigma>',
+      'daily volatility of the impact law (default: from the candles, else 0.04)',
+    )
+    .option(
+      '--volume-ratio <r>',
+      "daily traded volume ÷ the population's open interest",
+      String(DEFAULT_SCENARIO_OPTIONS.volumeToOpenInterest),
+    )
+    .option(
+      '--impact-half-life <minutes>',
+      'minutes for forced-flow impact to recover halfway',
+      String(DEFAULT_SCENARIO_OPTIONS.impactHalfLifeMinutes),
+    )
+    .option(
+      '--insurance-fund <amount>',
+      'insurance fund of each rule set at the start, in its settlement asset',
+      '0',
+    )
+    .action(withInputErrors((flags: SimulateFlags) => simulate(flags)))
+}
+
+function wholeNumber(text: string, flag: string, minimum: number, maximum: number): number {
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum || value > maximum)
+    inputError(`${flag}: expected a whole number in ${minimum}..${maximum}, got "${text}"`)
+  return value
+}
+
+function positiveNumber(text: string, flag: string, allowZero: boolean): number {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0))
+    inputError(
+      `${flag}: expected a ${allowZero ? 'non-negative' : 'positive'} number, got "${text}"`,
+    )
+  return value
+}
+
+function decimalAmount(text: string, flag: string): string {
+  const parsed = parseFixed(text)
+  if (!parsed.ok || parsed.value < 0n)
+    inputError(`${flag}: expected a non-negative decimal amount, got "${text}"`)
+  return text
+}
+
+/** Reads the flags into scenario options, seeds and output choices. */
+export function optionsFromFlags(flags: SimulateFlags): {
+  options: ScenarioOptions
+  seeds: number[]
+  workers: number
+} {
+  const ruleSets = [...flags.preset, ...flags.rules]
+  const firstSeed = wholeNumber(flags.seed, '--seed', 0, 0xffff_ffff)
+  const seedCount = wholeNumber(flags.seeds, '--seeds', 1, 1_000_000)
+  const seeds = Array.from({ length: seedCount }, (_, index) => (firstSeed + index) % 0x1_0000_0000)
+  const workers =
+    seedCount === 1
+      ? 0
+      : flags.workers === undefined
+        ? Math.min(seedCount, Math.max(1, availableParallelism()))
+        : wholeNumber(flags.workers, '--workers', 0, 256)
+  const options: ScenarioOptions = {
+    ...DEFAULT_SCENARIO_OPTIONS,
+    ruleSets: ruleSets.length > 0 ? ruleSets : DEFAULT_PRESETS,
+    accounts: wholeNumber(flags.accounts, '--accounts', 1, 10_000_000),
+    ...(flags.data === undefined ? {} : { dataFile: flags.data }),
+    ...(flags.model === undefined ? {} : { model: flags.model }),
+    ...(flags.population === undefined ? {} : { populationFile: flags.population }),
+    impactCoefficient: positiveNumber(
+      flags.impactCoefficient ?? '0.7',
+      '--impact-coefficient',
+      true,
+    ),
+    impactVolatility:
+      flags.impactVolatility === undefined
+        ? null
+        : positiveNumber(flags.impactVolatility, '--impact-volatility', true),
+    volumeToOpenInterest: positiveNumber(flags.volumeRatio ?? '2', '--volume-ratio', false),
+    impactHalfLifeMinutes: positiveNumber(
+      flags.impactHalfLife ?? '30',
+      '--impact-half-life',
+      false,
+    ),
+    insuranceFund: decimalAmount(flags.insuranceFund ?? '0', '--insurance-fund'),
+  }
+  return { options, seeds, workers }
+}
+
+async function simulate(flags: SimulateFlags): Promise<void> {
+  const { options, seeds, workers } = optionsFromFlags(flags)
+  const firstSeed = seeds[0] ?? 1
+  const controller = new AbortController()
+  let interrupts = 0
+  const onInterrupt = (): void => {
+    interrupts += 1
+    if (interrupts > 1) process.exit(130)
+    process.stderr.write(
+      '\nStopping: finishing with the seeds already done (Ctrl-C again to quit now)\n',
+    )
+    controller.abort()
+  }
+  process.on('SIGINT', onInterrupt)
+  const progress = seeds.length > 1 ? createProgress(seeds.length, 'seeds') : null
+  if (seeds.length === 1) process.stderr.write(`Simulating ${options.ruleSets.join(', ')}...\n`)
+  let outcome: Awaited<ReturnType<typeof runMonteCarlo>>
+  try {
+    outcome = await runMonteCarlo({
+      options,
+      seeds,
+      workers,
+      fullSeeds: [firstSeed],
+      signal: controller.signal,
+      ...(progress === null ? {} : { onProgress: ({ done }) => progress.update(done) }),
+    })
+  } catch (error) {
+    if (error instanceof ScenarioInputError) {
+      const first = error.issues[0]
+      inputError(first === undefined ? error.message : `${first.path}: ${first.message}`)
+    }
+    throw error
+  } finally {
+    process.off('SIGINT', onInterrupt)
+  }
+  progress?.finish(
+    outcome.interrupted
+      ? `Interrupted: ${outcome.results.length} of ${seeds.length} seeds finished`
+      : undefined,
+  )
+  const base = outcome.results.find((entry) => entry.run !== undefined)?.run
+  if (base === undefined) {
+    process.stderr.write('No seed finished; nothing to report.\n')
+    process.exitCode = 130
+    return
+  }
+  const monteCarlo = seeds.length > 1 ? aggregate(outcome.results) : []
+  const lossesByRuleSet = new Map<string, Fixed[]>()
+  if (seeds.length > 1)
+    for (const result of outcome.results)
+      for (const figure of result.figures) {
+        const list = lossesByRuleSet.get(figure.ruleSetId) ?? []
+        list.push(figure.uncoveredLoss)
+        lossesByRuleSet.set(figure.ruleSetId, list)
+      }
+  const result = withMonteCarloLosses(base.result, lossesByRuleSet)
+  const reportPath = resolve(flags.report)
+  mkdirSync(dirname(reportPath), { recursive: true })
+  writeFileSync(reportPath, renderReport(result))
+  if (flags.csv !== undefined) {
+    mkdirSync(flags.csv, { recursive: true })
+    writeFileSync(join(flags.csv, 'metrics.csv'), metricsCsv(result))
+    writeFileSync(join(flags.csv, 'forced-closes.csv'), forcedClosesCsv(result))
+  }
+  if (flags.json === true) {
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          result: simulationResultToJson(result),
+          metrics: base.runs.map((run) => ({
+            ruleSetId: run.outcome.ruleSetId,
+            market: run.market,
+            ...run.metrics,
+            diagnostics: run.diagnostics,
+          })),
+          monteCarlo,
+          seeds: outcome.results.map((entry) => ({
+            seed: entry.seed,
+            resultHash: entry.resultHash,
+          })),
+          interrupted: outcome.interrupted,
+          report: reportPath,
+        },
+        (_key, value: unknown) => (typeof value === 'bigint' ? formatFixed(value as Fixed) : value),
+        2,
+      )}\n`,
+    )
+  } else {
+    process.stdout.write(
+      summaryText(
+        base.result.title,
+        base.result.scenario.description,
+        base.runs,
+        monteCarlo,
+        reportPath,
+        flags.csv,
+      ),
+    )
+  }
+  if (outcome.interrupted) process.exitCode = 130
+}
+
+function aggregate(results: readonly SeedResult[]): MonteCarloMetrics[] {
+  const byRuleSet = new Map<string, SeedResult['figures'][number][]>()
+  for (const result of results)
+    for (const figure of result.figures) {
+      const list = byRuleSet.get(figure.ruleSetId) ?? []
+      list.push(figure)
+      byRuleSet.set(figure.ruleSetId, list)
+    }
+  return [...byRuleSet].map(([ruleSetId, figures]) => monteCarloMetrics(ruleSetId, figures))
+}
+
+function money(value: Fixed): string {
+  return formatFixed(value, 0).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((cell, column) =>
+    Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)),
+  )
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
+      )
+      .join('  ')
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join(
+    '\n',
+  )
+}
+
+/** The short text summary printed after a run. */
+export function summaryText(
+  title: string,
+  description: string,
+  runs: readonly {
+    readonly outcome: { readonly ruleSetId: string }
+    readonly metrics: RunMetrics
+    readonly market: string
+  }[],
+  monteCarlo: readonly MonteCarloMetrics[],
+  reportPath: string,
+  csvDirectory: string | undefined,
+): string {
+  const rows = runs.map(({ outcome, metrics, market }) => [
+    `${outcome.ruleSetId} (${market})`,
+    String(metrics.liquidationCount),
+    money(metrics.liquidatedValue),
+    String(metrics.exitOrderCount),
+    money(metrics.badDebt),
+    money(metrics.insuranceFundEnd),
+    String(metrics.autoDeleverageCount),
+    money(metrics.socializedLoss),
+    metrics.cascadeAmplification === null
+      ? '-'
+      : `${formatFixed((metrics.cascadeAmplification * 100n) as Fixed, 2)} %`,
+    metrics.coverTwoAdequate ? 'yes' : 'no',
+  ])
+  const parts = [
+    title,
+    description,
+    '',
+    table(
+      [
+        'rule set',
+        'liquidations',
+        'liquidated value',
+        'exit orders',
+        'bad debt',
+        'fund end',
+        'ADL',
+        'socialized',
+        'amplification',
+        'Cover-2 met',
+      ],
+      rows,
+    ),
+  ]
+  if (monteCarlo.length > 0) {
+    parts.push(
+      '',
+      `Monte Carlo (${monteCarlo[0]?.paths ?? 0} paths)`,
+      table(
+        [
+          'rule set',
+          'insolvency p95',
+          'insolvency p99',
+          'paths with loss',
+          'liquidations-at-risk p95',
+          'bad debt p95',
+        ],
+        monteCarlo.map((entry) => [
+          entry.ruleSetId,
+          money(entry.insolvencyP95),
+          money(entry.insolvencyP99),
+          `${entry.pathsWithUncoveredLoss}/${entry.paths}`,
+          money(entry.liquidationsAtRisk),
+          money(entry.badDebtP95),
+        ]),
+      ),
+    )
+  }
+  parts.push('', `Report: ${reportPath}`)
+  if (csvDirectory !== undefined)
+    parts.push(
+      `CSV: ${join(csvDirectory, 'metrics.csv')}, ${join(csvDirectory, 'forced-closes.csv')}`,
+    )
+  return `${parts.join('\n')}\n`
+}

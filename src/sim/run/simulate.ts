@@ -1,0 +1,138 @@
+/**
+ * Rule comparison (SIMRUN-030..SIMRUN-033): the same path and population through several rule
+ * sets, results side by side as the report's `SimulationResult`, with the metrics of each run.
+ */
+import { createHash } from 'node:crypto'
+import { contractValue } from '../../core/model/position-math.ts'
+import { abs, type Fixed, fixedOf, toNumber } from '../../core/num/fixed.ts'
+import type { ImpactParams } from '../impact.ts'
+import { populationHash } from '../population.ts'
+import {
+  type RuleSetOutcome,
+  type SimulationResult,
+  simulationResultToJson,
+} from '../report/result.ts'
+import { type RunMetrics, runMetrics } from './run-metrics.ts'
+import type { BuiltScenario, ScenarioOptions } from './scenario.ts'
+import { mapPopulation, simulatedMarketOf } from './setup.ts'
+import { runTickLoop, type TickLoopDiagnostics } from './tick-loop.ts'
+
+/** One rule set's run: its outcome in the report's shape, its metrics and how the loop ran. */
+export interface RuleSetRun {
+  readonly outcome: RuleSetOutcome
+  readonly metrics: RunMetrics
+  readonly diagnostics: TickLoopDiagnostics
+  readonly market: string
+  readonly settlementAsset: string
+}
+
+/** A whole comparison for one seed. */
+export interface SimulationRun {
+  readonly seed: number
+  readonly result: SimulationResult
+  readonly runs: readonly RuleSetRun[]
+  /** SHA-256 of the result's canonical JSON: equal hashes, equal results. */
+  readonly resultHash: string
+  readonly impact: ImpactParams
+}
+
+/** Open notional of the population at the path's start (the impact model's scale). */
+export function populationOpenNotional(built: BuiltScenario): number {
+  const instrument = built.populationMarket.instrument
+  const start = built.path.points[0]?.price
+  if (start === undefined) return 0
+  let total = 0
+  for (const account of built.population.accounts)
+    for (const position of account.positions)
+      if (position.market === instrument.market)
+        total += toNumber(abs(contractValue(instrument, position.size, start)))
+  return total
+}
+
+/** Impact parameters of a scenario: V = volume ÷ open interest × the population's open notional. */
+export function impactParamsOf(built: BuiltScenario, options: ScenarioOptions): ImpactParams {
+  const openNotional = populationOpenNotional(built)
+  return {
+    impactCoefficient: options.impactCoefficient,
+    volatility: built.volatility,
+    volume: Math.max(1, openNotional * options.volumeToOpenInterest),
+    halfLifeSteps: Math.max(1e-9, (options.impactHalfLifeMinutes * 60_000) / built.path.stepMs),
+  }
+}
+
+/** Runs every rule set of `built` through its path and population. Throws on a mapping problem. */
+export function runSimulation(
+  built: BuiltScenario,
+  options: ScenarioOptions,
+  seed: number,
+): SimulationRun {
+  const impact = impactParamsOf(built, options)
+  const runs: RuleSetRun[] = []
+  for (const ruleSet of built.ruleSets) {
+    const choice = simulatedMarketOf(ruleSet, built.populationMarket.instrument.baseAsset)
+    if (!choice.ok) throw new RangeError(`Condition failed: ${choice.message} (SIMRUN-001)`)
+    const accounts = mapPopulation(
+      built.population,
+      built.populationMarket.instrument,
+      choice.market,
+    )
+    const output = runTickLoop({
+      ruleSet,
+      market: choice.market,
+      accounts,
+      path: built.path,
+      impact,
+      maxIterationsPerStep: options.maxIterationsPerStep,
+      insuranceFund: fixedOf(options.insuranceFund),
+    })
+    runs.push({
+      outcome: output.outcome,
+      metrics: runMetrics(output, built.path),
+      diagnostics: output.diagnostics,
+      market: choice.market.instrument.market,
+      settlementAsset: choice.market.instrument.settlementAsset,
+    })
+  }
+  const markets = [...new Set(runs.map((run) => run.market))]
+  const assets = [...new Set(runs.map((run) => run.settlementAsset))]
+  const result: SimulationResult = {
+    title: `Stress test: ${built.name}`,
+    scenario: {
+      name: built.name,
+      description: built.description,
+      seed,
+      pathSource: built.path.source,
+      population: `${built.population.source} (hash ${populationHash(built.population).slice(0, 12)})`,
+    },
+    market: markets.join(' / '),
+    settlementAsset: assets.join(' / '),
+    stepMs: built.path.stepMs,
+    exogenousPrices: built.path.points.map((point) => ({
+      timeMs: point.timeMs,
+      price: point.price,
+    })),
+    outcomes: runs.map((run) => run.outcome),
+  }
+  return { seed, result, runs, resultHash: resultHash(result), impact }
+}
+
+/** SHA-256 of a result's canonical JSON form. */
+export function resultHash(result: SimulationResult): string {
+  return createHash('sha256')
+    .update(JSON.stringify(simulationResultToJson(result)))
+    .digest('hex')
+}
+
+/** Adds each rule set's per-path uncovered losses to a result (Monte Carlo). */
+export function withMonteCarloLosses(
+  result: SimulationResult,
+  lossesByRuleSet: ReadonlyMap<string, readonly Fixed[]>,
+): SimulationResult {
+  return {
+    ...result,
+    outcomes: result.outcomes.map((outcome) => {
+      const losses = lossesByRuleSet.get(outcome.ruleSetId)
+      return losses === undefined ? outcome : { ...outcome, monteCarloLosses: losses }
+    }),
+  }
+}

@@ -1,0 +1,637 @@
+/**
+ * The tick loop (SIMRUN-010..SIMRUN-019): one rule set, one population, one exogenous price path.
+ *
+ * Per step the exogenous price, moved by the current endogenous impact, becomes the mark. Accounts
+ * whose trigger the mark crossed (liquidation price, stop-loss, take-profit, daily loss limit) are
+ * found through a trigger book, so a quiet step costs nothing and the engine sees a mark only when
+ * something may happen. The engine then says who is below maintenance; the loop closes those
+ * positions and the triggered exit orders at the fill price: the mark moved by the square-root
+ * impact of the step's forced flow. The impact also moves the next mark, so the loop repeats within
+ * the step until no new order appears (at most `maxIterationsPerStep` rounds, reported).
+ *
+ * Everything the engine does is checked by the engine itself (it asserts conservation and the
+ * other invariants after every command); the loop reports the final conservation totals.
+ */
+import {
+  type Command,
+  createEngineState,
+  type EngineEvent,
+  execute,
+  heldPerAsset,
+  seedState,
+} from '../../core/engine/index.ts'
+import { insuranceFundOf } from '../../core/engine/plan.ts'
+import { evaluateAccount } from '../../core/margin/evaluate.ts'
+import { contractValue } from '../../core/model/position-math.ts'
+import {
+  abs,
+  add,
+  div,
+  type Fixed,
+  mul,
+  ONE,
+  neg,
+  roundToStep,
+  sub,
+  toNumber,
+  ZERO,
+} from '../../core/num/fixed.ts'
+import type { MarketRules, RuleSet } from '../../core/rules/rule-set.ts'
+import { createImpactModel, type ImpactParams } from '../impact.ts'
+import type { PricePath } from '../paths/price-path.ts'
+import type {
+  AutoDeleverageEvent,
+  BalancePoint,
+  ForcedClose,
+  ForcedCloseKind,
+  RuleSetOutcome,
+  SimulatedPricePoint,
+  SocializedLoss,
+} from '../report/result.ts'
+import type { MappedAccount } from './setup.ts'
+import { TriggerBook, type TriggerEntry, type TriggerKind } from './trigger-heap.ts'
+
+const DAY_MS = 86_400_000
+
+/** Inputs of one rule set's run. */
+export interface TickLoopInput {
+  readonly ruleSet: RuleSet
+  readonly market: MarketRules
+  readonly accounts: readonly MappedAccount[]
+  readonly path: PricePath
+  readonly impact: ImpactParams
+  /** Insurance fund at the start, in the settlement asset, deposited into the market's fund (default 0). */
+  readonly insuranceFund?: Fixed
+  /** Rounds of orders within one step before the loop moves on (default 25). */
+  readonly maxIterationsPerStep?: number
+}
+
+/** A liquidated account's loss beyond its collateral, for loss-given-default and Cover-2. */
+export interface DefaultRecord {
+  readonly timeMs: number
+  readonly account: string
+  /** Value of the liquidated position at the fill price. */
+  readonly exposure: Fixed
+  /** Shortfall: what the account's collateral did not cover (0 when it did). */
+  readonly loss: Fixed
+}
+
+/** How the loop ran: work done, bounds hit and the final conservation check. */
+export interface TickLoopDiagnostics {
+  readonly steps: number
+  /** Commands the engine executed (seeding not counted). */
+  readonly engineCommands: number
+  /** Steps in which the engine was given a mark (a trigger fired). */
+  readonly engineSteps: number
+  /** Most rounds of orders in one step. */
+  readonly maxIterations: number
+  /** Steps that still had orders after `maxIterationsPerStep` rounds. */
+  readonly cappedSteps: number
+  /** Triggers the price fired (liquidation candidates and exit orders). */
+  readonly triggersFired: number
+  /** Accounts the engine found below maintenance that no trigger had flagged (0 when the screen is exact). */
+  readonly screenMisses: number
+  /** Per settlement asset: what the venue holds vs deposits − withdrawals (equal: conserved). */
+  readonly conservation: readonly {
+    readonly asset: string
+    readonly held: Fixed
+    readonly expected: Fixed
+  }[]
+}
+
+/** What one rule set's run produced. */
+export interface TickLoopOutput {
+  readonly outcome: RuleSetOutcome
+  readonly defaults: readonly DefaultRecord[]
+  /** Insurance fund before the first step (what Cover-2 is measured against). */
+  readonly insuranceFundStart: Fixed
+  /** Shortfalls the insurance fund did not cover: ADL + socialized + left unallocated. */
+  readonly uncoveredLoss: Fixed
+  readonly diagnostics: TickLoopDiagnostics
+  /** Endogenous (impact) part of the simulated price per step, as a fraction of the exogenous price. */
+  readonly endogenousShift: readonly number[]
+}
+
+interface Tracked {
+  readonly mapped: MappedAccount
+  /** Equity at the start of the current UTC day (daily loss limit), or null before it is known. */
+  dayStartEquity: Fixed | null
+  dayIndex: number
+}
+
+interface Order {
+  readonly account: string
+  readonly index: number
+  /** Signed trade size that closes the position (− sells a long). */
+  readonly size: Fixed
+  readonly kind: ForcedCloseKind
+  /** The engine's liquidation order this fills (rule sets with liquidation rules). */
+  readonly orderId?: string
+}
+
+/** Runs one rule set through the path. Throws `InvariantError` if the engine finds a bug. */
+export function runTickLoop(input: TickLoopInput): TickLoopOutput {
+  const { ruleSet, market, path } = input
+  const instrument = market.instrument
+  const marketId = instrument.market
+  const asset = instrument.settlementAsset
+  const maxIterations = input.maxIterationsPerStep ?? 25
+  const first = path.points[0]
+  if (first === undefined) throw new RangeError('Condition failed: a path has points (SIM-010)')
+
+  const state = createEngineState(ruleSet)
+  seedState(
+    state,
+    input.accounts.map((account) => account.seed),
+    first.timeMs,
+  )
+  const indexById = new Map<string, number>()
+  const tracked: Tracked[] = input.accounts.map((mapped, index) => {
+    indexById.set(mapped.id, index)
+    return { mapped, dayStartEquity: null, dayIndex: -1 }
+  })
+
+  let sequence = 0
+  let engineCommands = 0
+  const run = (command: Command, timeMs: number): readonly EngineEvent[] => {
+    sequence += 1
+    const outcome = execute(state, command, { sequence, timestampMs: timeMs })
+    if (outcome.result.status !== 'ok') {
+      throw new Error(
+        `Invariant: the simulator only sends commands the engine accepts (SIMRUN-011, command=${command.type}, code=${outcome.result.status}, context=${JSON.stringify(outcome.result, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value))})`,
+      )
+    }
+    engineCommands += 1
+    return outcome.events
+  }
+
+  const startingFund = input.insuranceFund ?? ZERO
+  if (startingFund > 0n) {
+    const holder = insuranceFundOf(ruleSet, marketId)
+    const fundId =
+      holder.kind === 'insurance_fund' && holder.fund !== undefined ? holder.fund : asset
+    run({ type: 'insurance_fund_deposit', fund: fundId, asset, amount: startingFund }, first.timeMs)
+  }
+  const triggers = new TriggerBook(tracked.length)
+  let mark = roundToTick(first.price, instrument.tickSize)
+  /** Mark the engine was last given; null before the first mark command. */
+  let engineMark: Fixed | null = null
+
+  const marks = (): Map<string, Fixed> => new Map([[marketId, mark]])
+
+  /** Equity of an account (wallet + isolated margin + unrealized PnL) at the current mark. */
+  const equityOf = (id: string): Fixed => {
+    const account = state.accounts.get(id)
+    if (account === undefined) return ZERO
+    const risk = evaluateAccount(ruleSet, account, marks())
+    return risk.groups.find((group) => group.asset === asset)?.equity ?? ZERO
+  }
+
+  /** Re-derives an account's triggers from its state in the engine (SIMRUN-012). */
+  const refresh = (index: number, timeMs: number): void => {
+    const item = tracked[index]
+    if (item === undefined) return
+    const version = triggers.renew(index)
+    const account = state.accounts.get(item.mapped.id)
+    const position = account?.positions.get(marketId)
+    if (account === undefined || position === undefined) return
+    const long = position.size > 0n
+    const add = (kind: TriggerKind, key: Fixed | null | undefined, firesOnFall: boolean): void => {
+      if (key === null || key === undefined || key <= 0n) return
+      const entry: TriggerEntry = { key, account: index, kind, version }
+      if (firesOnFall) triggers.addFall(entry)
+      else triggers.addRise(entry)
+    }
+    const risk = evaluateAccount(ruleSet, account, marks())
+    const positionRisk = risk.groups
+      .find((group) => group.asset === asset)
+      ?.positions.find((entry) => entry.market === marketId)
+    add('liquidation', positionRisk?.liquidationPriceExact, long)
+    add('stop_loss', item.mapped.stopLoss, long)
+    add('take_profit', item.mapped.takeProfit, !long)
+    const limit = item.mapped.dailyLossLimit
+    if (limit !== undefined) {
+      const day = Math.floor(timeMs / DAY_MS)
+      if (item.dayIndex !== day || item.dayStartEquity === null) {
+        item.dayIndex = day
+        item.dayStartEquity = equityOf(item.mapped.id)
+      }
+      // equity(P) = equityNow + size × contractSize × (P − mark): solve equity(P) = dayStart − limit.
+      const equityNow = equityOf(item.mapped.id)
+      const gap = sub(sub(equityNow, item.dayStartEquity), neg(limit))
+      const perPrice = mul(position.size, instrument.contractSize, 'exact')
+      const key = sub(mark, div(gap, perPrice, long ? 'ceil' : 'floor'))
+      add('daily_loss_limit', key, long)
+    }
+  }
+
+  /**
+   * Fills an engine liquidation order at the impacted price (SIMRUN-013); when the price is beyond
+   * the order's limit (its bankruptcy price) the book will not take it and the venue takes the
+   * order over: insurance fund, then ADL, then socialized loss, as the rule set says.
+   */
+  const fillLiquidationOrder = (
+    orderId: string,
+    size: Fixed,
+    fillPrice: Fixed,
+    timeMs: number,
+  ): void => {
+    sequence += 1
+    const filled = execute(
+      state,
+      { type: 'liquidation_fill', orderId, size: abs(size), price: fillPrice },
+      { sequence, timestampMs: timeMs },
+    )
+    if (filled.result.status === 'ok') {
+      engineCommands += 1
+      absorb(filled.events, timeMs, false, new Map())
+      return
+    }
+    sequence -= 1
+    absorb(run({ type: 'liquidation_takeover', orderId }, timeMs), timeMs, true, new Map())
+  }
+
+  /**
+   * Closes an account's position at `fillPrice` against `@book` (a taker fill). The shortfall is
+   * what the account's collateral does not cover: a negative cross wallet after the fill, or for an
+   * isolated position the loss beyond its margin; such a position is closed at its bankruptcy
+   * price (the engine refuses to take more than the margin) and the gap to the fill price is the
+   * shortfall.
+   */
+  const closePosition = (
+    order: Order,
+    fillPrice: Fixed,
+    timeMs: number,
+  ): { value: Fixed; shortfall: Fixed } => {
+    const value = abs(contractValue(instrument, order.size, fillPrice))
+    const position = state.accounts.get(order.account)?.positions.get(marketId)
+    let price = fillPrice
+    let gap = ZERO
+    if (position?.marginMode === 'isolated') {
+      // The lowest (long) or highest (short) price at which margin + PnL covers the taker fee:
+      // long P ≥ (entryValue − margin) ÷ (q × (1 − fee)), short P ≤ (margin − entryValue) ÷ (|q| × (1 + fee)).
+      const q = mul(position.size, instrument.contractSize, 'exact')
+      const long = position.size > 0n
+      const numerator = long
+        ? sub(position.entryValue, position.isolatedMargin)
+        : sub(position.isolatedMargin, position.entryValue)
+      const denominator = mul(
+        abs(q),
+        long ? sub(ONE, market.takerFeeRate) : add(ONE, market.takerFeeRate),
+        'exact',
+      )
+      if (numerator > 0n && denominator > 0n) {
+        const exact = div(numerator, denominator, long ? 'ceil' : 'floor')
+        const onTick = long
+          ? add(roundToStep(exact, instrument.tickSize, 'ceil'), instrument.tickSize)
+          : sub(roundToStep(exact, instrument.tickSize, 'floor'), instrument.tickSize)
+        if (onTick > 0n && (long ? fillPrice < onTick : fillPrice > onTick)) {
+          price = onTick
+          gap = abs(
+            sub(
+              contractValue(instrument, order.size, onTick),
+              contractValue(instrument, order.size, fillPrice),
+            ),
+          )
+        }
+      }
+    }
+    run(
+      {
+        type: 'trade',
+        account: order.account,
+        market: marketId,
+        size: order.size,
+        price,
+        liquidity: 'taker',
+      },
+      timeMs,
+    )
+    const wallet = state.accounts.get(order.account)?.balances.get(asset) ?? ZERO
+    return { value, shortfall: add(gap, wallet < 0n ? neg(wallet) : ZERO) }
+  }
+
+  for (let index = 0; index < tracked.length; index += 1) refresh(index, first.timeMs)
+
+  const impact = createImpactModel(input.impact)
+  const exogenous: SimulatedPricePoint[] = []
+  const simulated: SimulatedPricePoint[] = []
+  const fund: BalancePoint[] = []
+  const endogenousShift: number[] = []
+  const forcedCloses: ForcedClose[] = []
+  const defaults: DefaultRecord[] = []
+  const autoDeleverages: AutoDeleverageEvent[] = []
+  const socializedLosses: SocializedLoss[] = []
+  let badDebt = ZERO
+  let uncoveredByFund = ZERO
+  /** The engine places and settles liquidations itself when the rule set has liquidation rules. */
+  const engineLiquidates = ruleSet.liquidation !== undefined
+  const orderValues = new Map<string, Fixed>()
+  const socializedByOrder = new Map<
+    string,
+    { amount: Fixed; accounts: Set<string>; timeMs: number }
+  >()
+  const touched = new Set<number>()
+  const kindOfPolicy: ForcedCloseKind =
+    ruleSet.liquidation?.policy.kind === 'full_close' ? 'liquidation' : 'partial_liquidation'
+  const touch = (id: string): void => {
+    const index = indexById.get(id)
+    if (index !== undefined) touched.add(index)
+  }
+  /** Records what the engine's liquidation events say happened (SIMRUN-014). */
+  const absorb = (
+    events: readonly EngineEvent[],
+    timeMs: number,
+    takeover: boolean,
+    sizes: ReadonlyMap<string, Fixed>,
+  ): void => {
+    for (const event of events) {
+      switch (event.type) {
+        case 'liquidation_order_filled': {
+          const price = event.price ?? mark
+          const value = abs(contractValue(instrument, event.size, price))
+          orderValues.set(event.orderId, add(orderValues.get(event.orderId) ?? ZERO, value))
+          forcedCloses.push({
+            timeMs,
+            account: event.account,
+            market: event.market,
+            size: event.size,
+            price,
+            value,
+            kind: takeover ? 'backstop_liquidation' : kindOfPolicy,
+          })
+          touch(event.account)
+          break
+        }
+        case 'adl_deleveraged':
+          autoDeleverages.push({
+            timeMs,
+            account: event.counterparty,
+            market: event.market,
+            size: event.size,
+            price: event.price,
+            value: abs(contractValue(instrument, event.size, event.price)),
+          })
+          touch(event.counterparty)
+          touch(event.account)
+          break
+        case 'socialized_loss_charged': {
+          const entry = socializedByOrder.get(event.orderId) ?? {
+            amount: ZERO,
+            accounts: new Set<string>(),
+            timeMs,
+          }
+          entry.amount = add(entry.amount, event.amount)
+          entry.accounts.add(event.counterparty)
+          socializedByOrder.set(event.orderId, entry)
+          touch(event.counterparty)
+          break
+        }
+        case 'shortfall_allocated':
+          badDebt = add(badDebt, event.shortfall)
+          uncoveredByFund = add(
+            uncoveredByFund,
+            add(add(event.adl, event.socialized), event.uncovered),
+          )
+          defaults.push({
+            timeMs,
+            account: event.account,
+            exposure: orderValues.get(event.orderId) ?? ZERO,
+            loss: event.shortfall,
+          })
+          break
+        case 'backstop_takeover': {
+          const size = sizes.get(event.account) ?? ZERO
+          forcedCloses.push({
+            timeMs,
+            account: event.account,
+            market: marketId,
+            size: neg(size),
+            price: mark,
+            value: abs(contractValue(instrument, size, mark)),
+            kind: 'backstop_liquidation',
+          })
+          touch(event.account)
+          break
+        }
+        // Recorded elsewhere (prices, fund balance) or not part of the outcome.
+        case 'account_below_maintenance':
+        case 'account_opened':
+        case 'deposit_applied':
+        case 'expiry_settled':
+        case 'fill_applied':
+        case 'funding_paid':
+        case 'insurance_fund_credited':
+        case 'insurance_fund_pool_changed':
+        case 'isolated_margin_moved':
+        case 'leverage_set':
+        case 'liquidation_order_placed':
+        case 'liquidation_takeover':
+        case 'margin_mode_set':
+        case 'mark_updated':
+        case 'market_expired':
+        case 'rules_changed':
+        case 'withdrawal_applied':
+          break
+      }
+    }
+  }
+  const openOrders = (): { orderId: string; account: string; remaining: Fixed }[] =>
+    [...state.liquidation.orders.values()]
+      .filter((order) => order.market === marketId && order.remaining !== 0n)
+      .sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0))
+  let engineSteps = 0
+  let iterationsMost = 0
+  let cappedSteps = 0
+  let triggersFired = 0
+  let screenMisses = 0
+  let currentDay = Math.floor(first.timeMs / DAY_MS)
+
+  path.points.forEach((point, stepIndex) => {
+    const timeMs = point.timeMs
+    const day = Math.floor(timeMs / DAY_MS)
+    if (day !== currentDay) {
+      currentDay = day
+      // A new day resets the daily loss baselines: re-arm every account with a limit.
+      tracked.forEach((item, index) => {
+        if (item.mapped.dailyLossLimit !== undefined && item.dayIndex !== day) {
+          mark = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
+          refresh(index, timeMs)
+        }
+      })
+    }
+    const deferred = new Set<number>()
+    let iterations = 0
+    let engineTouched = false
+    for (;;) {
+      mark = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
+      const fired = triggers.takeFired(mark)
+      if (fired.length === 0 && (!engineLiquidates || openOrders().length === 0)) break
+      triggersFired += fired.length
+      let breachedEvents: readonly EngineEvent[] = []
+      // The engine evaluates every holder on a mark: give it one only when a liquidation may be due.
+      const liquidationDue = fired.some((entry) => entry.kind === 'liquidation')
+      if (liquidationDue && engineMark !== mark) {
+        breachedEvents = run({ type: 'mark_price', market: marketId, mark }, timeMs)
+        engineMark = mark
+        engineTouched = true
+      }
+      const orders = new Map<number, Order>()
+      const flagged = new Set(fired.map((entry) => entry.account))
+      for (const event of breachedEvents) {
+        if (event.type !== 'account_below_maintenance') continue
+        const index = indexById.get(event.account)
+        if (index === undefined) continue
+        if (!flagged.has(index)) screenMisses += 1
+        const size = state.accounts.get(event.account)?.positions.get(marketId)?.size
+        if (size !== undefined && !engineLiquidates)
+          orders.set(index, { account: event.account, index, size: neg(size), kind: 'liquidation' })
+      }
+      if (engineLiquidates) {
+        for (const order of openOrders()) {
+          const index = indexById.get(order.account)
+          if (index === undefined) continue
+          orders.set(index, {
+            account: order.account,
+            index,
+            size: order.remaining,
+            kind: kindOfPolicy,
+            orderId: order.orderId,
+          })
+        }
+      }
+      for (const entry of fired) {
+        if (orders.has(entry.account)) continue
+        const item = tracked[entry.account]
+        const size =
+          item === undefined
+            ? undefined
+            : state.accounts.get(item.mapped.id)?.positions.get(marketId)?.size
+        if (item === undefined || size === undefined) continue
+        if (entry.kind === 'liquidation') {
+          // Not below maintenance after all (the price sits exactly on the trigger): re-arm after the step.
+          deferred.add(entry.account)
+          continue
+        }
+        if (entry.kind === 'daily_loss_limit') {
+          const start = item.dayStartEquity
+          if (
+            start === null ||
+            equityOf(item.mapped.id) > sub(start, item.mapped.dailyLossLimit ?? ZERO)
+          ) {
+            deferred.add(entry.account)
+            continue
+          }
+        }
+        orders.set(entry.account, {
+          account: item.mapped.id,
+          index: entry.account,
+          size: neg(size),
+          kind: entry.kind,
+        })
+      }
+      if (orders.size === 0) break
+      iterations += 1
+      const sorted = [...orders.values()].sort((a, b) => a.index - b.index)
+      let flow = 0
+      for (const order of sorted) flow += toNumber(contractValue(instrument, order.size, mark))
+      impact.applyForcedFlow(stepIndex, flow)
+      const fillPrice = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
+      for (const order of sorted) {
+        engineTouched = true
+        if (order.orderId !== undefined) {
+          fillLiquidationOrder(order.orderId, order.size, fillPrice, timeMs)
+          deferred.delete(order.index)
+          touched.add(order.index)
+          continue
+        }
+        const fill = closePosition(order, fillPrice, timeMs)
+        forcedCloses.push({
+          timeMs,
+          account: order.account,
+          market: marketId,
+          size: order.size,
+          price: fillPrice,
+          value: fill.value,
+          kind: order.kind,
+        })
+        if (order.kind === 'liquidation') {
+          badDebt = add(badDebt, fill.shortfall)
+          defaults.push({
+            timeMs,
+            account: order.account,
+            exposure: fill.value,
+            loss: fill.shortfall,
+          })
+        }
+        deferred.delete(order.index)
+        triggers.renew(order.index)
+      }
+      if (iterations >= maxIterations) {
+        cappedSteps += 1
+        break
+      }
+    }
+    if (engineTouched) engineSteps += 1
+    iterationsMost = Math.max(iterationsMost, iterations)
+    mark = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
+    for (const index of deferred) refresh(index, timeMs)
+    for (const index of touched) refresh(index, timeMs)
+    touched.clear()
+    exogenous.push({ timeMs, price: point.price })
+    simulated.push({ timeMs, price: mark })
+    endogenousShift.push(impact.currentShift(stepIndex))
+    fund.push({ timeMs, balance: state.insuranceFunds.get(asset) ?? ZERO })
+  })
+
+  for (const entry of socializedByOrder.values())
+    socializedLosses.push({
+      timeMs: entry.timeMs,
+      amount: entry.amount,
+      accounts: entry.accounts.size,
+    })
+  socializedLosses.sort((a, b) => a.timeMs - b.timeMs)
+  const last = path.points.at(-1) ?? first
+  if (engineMark !== mark) run({ type: 'mark_price', market: marketId, mark }, last.timeMs)
+  const held = heldPerAsset(state)
+  const conservation = [...new Set([...held.keys(), ...state.deposits.keys()])]
+    .sort()
+    .map((name) => ({
+      asset: name,
+      held: held.get(name) ?? ZERO,
+      expected: sub(state.deposits.get(name) ?? ZERO, state.withdrawals.get(name) ?? ZERO),
+    }))
+  return {
+    outcome: {
+      ruleSetId: ruleSet.id,
+      venue: ruleSet.venue,
+      prices: simulated,
+      forcedCloses,
+      insuranceFund: fund,
+      autoDeleverages,
+      socializedLosses,
+      badDebt,
+    },
+    defaults,
+    insuranceFundStart: startingFund,
+    uncoveredLoss: engineLiquidates ? uncoveredByFund : badDebt,
+    diagnostics: {
+      steps: path.points.length,
+      engineCommands,
+      engineSteps,
+      maxIterations: iterationsMost,
+      cappedSteps,
+      triggersFired,
+      screenMisses,
+      conservation,
+    },
+    endogenousShift,
+  }
+}
+
+function roundToTick(price: Fixed, tick: Fixed): Fixed {
+  const remainder = price % tick
+  const down = (price - remainder) as Fixed
+  const rounded = remainder * 2n >= tick ? ((down + tick) as Fixed) : down
+  return rounded > 0n ? rounded : tick
+}
