@@ -5,6 +5,11 @@
 import { Command } from 'commander'
 import { registerMarginCommand } from './margin.ts'
 import { registerRunCommand } from './run.ts'
+import { registerSimulateCommand } from './simulate.ts'
+import { registerPortfolioCommand } from './portfolio.ts'
+import { registerRulesCommand } from './rules.ts'
+import { registerExplainCommand } from './explain.ts'
+import { registerReplayCommand } from './replay.ts'
 
 const program = new Command()
 program
@@ -17,5 +22,10 @@ program
 
 registerMarginCommand(program)
 registerRunCommand(program)
+registerSimulateCommand(program)
+registerPortfolioCommand(program)
+registerRulesCommand(program)
+registerReplayCommand(program)
+registerExplainCommand(program)
 
 await program.parseAsync(process.argv)

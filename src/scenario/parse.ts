@@ -41,6 +41,8 @@ export interface Expectations {
   readonly path: string
   readonly accounts: ReadonlyMap<string, ExpectedAccount>
   readonly insuranceFund: ReadonlyMap<string, ExpectedDecimal>
+  /** Fund pools of the rule set's layout: fund id → asset → balance. */
+  readonly insurancePools: ReadonlyMap<string, ReadonlyMap<string, ExpectedDecimal>>
   readonly feePool: ReadonlyMap<string, ExpectedDecimal>
   /** Number of events of each type emitted so far. */
   readonly events: ReadonlyMap<string, number>
@@ -76,8 +78,21 @@ export type ScenarioStep =
     }
   | { readonly kind: 'expect'; readonly path: string; readonly expectations: Expectations }
 
+/**
+ * Automatic execution of liquidation orders (docs/scenarios.md, SCN-010): after each command the
+ * runner fills every open order at this price, or hands it to a takeover when the price is beyond
+ * the order's limit.
+ */
+export interface LiquidationExecution {
+  readonly price: 'mark' | 'bankruptcy' | 'mark_with_slippage'
+  /** Fraction of the mark, worse for the liquidated side (`mark_with_slippage`). */
+  readonly slippage: Fixed
+}
+
 export interface Scenario {
   readonly description: string
+  /** `null`: liquidation orders wait for `liquidation_fill` / `liquidation_takeover` steps. */
+  readonly liquidationExecution: LiquidationExecution | null
   /** Preset id (`binance-usdm`, `bitmex@2020-01-01`) or rule-set file path, relative to the scenario. */
   readonly preset: string
   /** Deep-merged into the rule-set document before validation. */
@@ -217,7 +232,14 @@ const MARGIN_MODES: readonly MarginMode[] = ['cross', 'isolated']
 const RESULTS = ['ok', ...REFUSAL_CODES] as const
 
 function parseExpectations(node: Node, path: string, extra: readonly string[] = []): Expectations {
-  const fields = record(node, path, ['accounts', 'insuranceFund', 'feePool', 'events', ...extra])
+  const fields = record(node, path, [
+    'accounts',
+    'insuranceFund',
+    'insurancePools',
+    'feePool',
+    'events',
+    ...extra,
+  ])
   const accounts = new Map<string, ExpectedAccount>()
   for (const [id, accountNode] of Object.entries(
     optionalRecord(fields.accounts, join(path, 'accounts')),
@@ -261,6 +283,11 @@ function parseExpectations(node: Node, path: string, extra: readonly string[] = 
     path,
     accounts,
     insuranceFund: decimalsByAsset(fields.insuranceFund, join(path, 'insuranceFund')),
+    insurancePools: new Map(
+      Object.entries(optionalRecord(fields.insurancePools, join(path, 'insurancePools'))).map(
+        ([fund, node]) => [fund, decimalsByAsset(node, join(join(path, 'insurancePools'), fund))],
+      ),
+    ),
     feePool: decimalsByAsset(fields.feePool, join(path, 'feePool')),
     events,
   }
@@ -284,8 +311,11 @@ const STEP_FIELDS: Readonly<Record<string, readonly string[]>> = {
   add_isolated_margin: ['account', 'market', 'amount'],
   set_leverage: ['account', 'market', 'leverage'],
   expire: ['market', 'settlementPrice'],
+  liquidation_fill: ['orderId', 'size', 'price', 'counterparty'],
+  liquidation_takeover: ['orderId'],
+  insurance_fund_deposit: ['fund', 'asset', 'amount'],
   time: ['at', 'advance'],
-  expect: ['accounts', 'insuranceFund', 'feePool', 'events'],
+  expect: ['accounts', 'insuranceFund', 'insurancePools', 'feePool', 'events'],
 }
 
 function parseStep(node: Node, path: string): ScenarioStep {
@@ -379,6 +409,25 @@ function parseStep(node: Node, path: string): ScenarioStep {
           market: text(fields.market, at('market')),
           settlementPrice: decimal(fields.settlementPrice, at('settlementPrice')),
         }
+      case 'liquidation_fill': {
+        const counterparty = optionalText(fields.counterparty, at('counterparty'))
+        return {
+          type,
+          orderId: text(fields.orderId, at('orderId')),
+          size: decimal(fields.size, at('size')),
+          price: decimal(fields.price, at('price')),
+          ...(counterparty === undefined ? {} : { counterparty }),
+        }
+      }
+      case 'liquidation_takeover':
+        return { type, orderId: text(fields.orderId, at('orderId')) }
+      case 'insurance_fund_deposit':
+        return {
+          type,
+          fund: text(fields.fund, at('fund')),
+          asset: text(fields.asset, at('asset')),
+          amount: decimal(fields.amount, at('amount')),
+        }
       default:
         return fail(at('type'), `"${type}" is not a command`)
     }
@@ -462,7 +511,26 @@ function parseScenarioDocument(document: unknown): Scenario {
     'accounts',
     'timeline',
     'expect',
+    'liquidation_execution',
   ])
+  let liquidationExecution: LiquidationExecution | null = null
+  if (fields.liquidation_execution !== undefined) {
+    const execution = record(fields.liquidation_execution, 'liquidation_execution', [
+      'price',
+      'slippage',
+    ])
+    const price = oneOf(execution.price, 'liquidation_execution.price', [
+      'mark',
+      'bankruptcy',
+      'mark_with_slippage',
+    ] as const)
+    const slippage =
+      execution.slippage === undefined
+        ? (0n as Fixed)
+        : decimal(execution.slippage, 'liquidation_execution.slippage')
+    if (slippage < 0n) fail('liquidation_execution.slippage', 'is negative')
+    liquidationExecution = { price, slippage }
+  }
   let overridePatch: unknown = null
   const overrideAssignments: string[] = []
   if (Array.isArray(fields.overrides)) {
@@ -479,6 +547,7 @@ function parseScenarioDocument(document: unknown): Scenario {
   })
   return {
     description: optionalText(fields.description, 'description') ?? '',
+    liquidationExecution,
     preset: text(fields.preset, 'preset'),
     overridePatch,
     overrideAssignments,

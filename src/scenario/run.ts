@@ -17,6 +17,7 @@ import {
 } from '../core/engine/index.ts'
 import { type Fixed, formatFixed, roundToDecimals, ZERO } from '../core/num/fixed.ts'
 import type { RuleSet } from '../core/rules/rule-set.ts'
+import { executeLiquidations } from './liquidation-execution.ts'
 import type { ExpectedDecimal, Expectations, Scenario, ScenarioIssue } from './parse.ts'
 
 /** One executed command step. */
@@ -118,6 +119,13 @@ function checkExpectations(
       value,
       state.insuranceFunds.get(asset) ?? ZERO,
     )
+  for (const [fund, assets] of expectations.insurancePools)
+    for (const [asset, value] of assets)
+      checker.decimal(
+        `${base}.insurancePools.${fund}.${asset}`,
+        value,
+        state.liquidation.fundPools.get(fund)?.get(asset) ?? ZERO,
+      )
   for (const [asset, value] of expectations.feePool)
     checker.decimal(`${base}.feePool.${asset}`, value, state.feePools.get(asset) ?? ZERO)
   for (const [type, count] of expectations.events)
@@ -188,6 +196,12 @@ export function runScenario(scenario: Scenario, rules: RuleSet): ScenarioReport 
           result: outcome.result,
           events: outcome.events,
         })
+        if (scenario.liquidationExecution !== null)
+          for (const auto of executeLiquidations(state, scenario.liquidationExecution, nowMs)) {
+            for (const event of auto.events)
+              eventCounts.set(event.type, (eventCounts.get(event.type) ?? 0) + 1)
+            steps.push({ ...auto, path: `${step.path} (auto)` })
+          }
         break
       }
     }

@@ -22,6 +22,8 @@ const requiredIds = [
   'deribit',
   'hyperliquid',
   'dydx-v4',
+  'vega',
+  'drift',
 ]
 
 function load(reference: string, overrides = {}) {

@@ -8,6 +8,7 @@ import type { Position } from '../model/account.ts'
 import { quotingOf } from '../model/instrument.ts'
 import { add, type Fixed, neg, ZERO } from '../num/fixed.ts'
 import { checkInvariants } from './invariants.ts'
+import { applyLiquidationPart } from './liquidation/apply-part.ts'
 import type { Holder, Plan } from './plan.ts'
 import { emptyAccount, type EngineState } from './state.ts'
 
@@ -20,6 +21,7 @@ function holderKey(holder: Holder, asset: string): string {
     case 'position':
       return `${holder.kind}\u0000${holder.account}\u0000${holder.market}\u0000${asset}`
     case 'insurance_fund':
+      return `${holder.kind}\u0000${holder.fund ?? ''}\u0000${asset}`
     case 'fee_pool':
     case 'clearing':
     case 'external':
@@ -207,6 +209,11 @@ export function applyPlan(
           net.asset,
           add(state.insuranceFunds.get(net.asset) ?? ZERO, net.amount),
         )
+        if (holder.fund !== undefined) {
+          const pool = state.liquidation.fundPools.get(holder.fund) ?? new Map<string, Fixed>()
+          pool.set(net.asset, add(pool.get(net.asset) ?? ZERO, net.amount))
+          state.liquidation.fundPools.set(holder.fund, pool)
+        }
         break
       case 'fee_pool':
         state.feePools.set(net.asset, add(state.feePools.get(net.asset) ?? ZERO, net.amount))
@@ -250,6 +257,8 @@ export function applyPlan(
     for (const market of [...state.prices.keys()])
       if (!planned.ruleSet.markets.has(market)) state.prices.delete(market)
   }
+
+  applyLiquidationPart(state, planned, context.timestampMs)
 
   state.lastSequence = context.sequence
   state.lastTimestampMs = context.timestampMs

@@ -11,6 +11,7 @@
 import { assert, InvariantError } from '../assert.ts'
 import { type Fixed, fixedOf, formatFixed } from '../num/fixed.ts'
 import { checkInvariants } from './invariants.ts'
+import { createLiquidationState } from './liquidation/state.ts'
 import type { EngineState } from './state.ts'
 
 /** A JSON value. */
@@ -159,6 +160,9 @@ export function restoreState(snapshot: EngineSnapshot): EngineState {
     `Condition failed: the snapshot format is ${SNAPSHOT_FORMAT} (ENG-011)`,
   )
   const state = fromTagged(snapshot.state) as EngineState
+  // Snapshots written before liquidation state existed restore with an empty one.
+  if ((state as Partial<EngineState>).liquidation === undefined)
+    (state as { liquidation: EngineState['liquidation'] }).liquidation = createLiquidationState()
   checkInvariants(state)
   return state
 }

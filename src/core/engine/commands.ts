@@ -94,6 +94,36 @@ export interface RulesChangeCommand {
   readonly ruleSet: RuleSet
 }
 
+/**
+ * A fill of an open liquidation order reported by a venue's matcher or the simulator (LIQ-030):
+ * `size` contracts (positive, at most the order's remaining size) at `price`; the counterparty
+ * defaults to `@book` and pays its maker fee.
+ */
+export interface LiquidationFillCommand {
+  readonly type: 'liquidation_fill'
+  readonly orderId: string
+  readonly size: Fixed
+  readonly price: Fixed
+  readonly counterparty?: string
+}
+
+/**
+ * The venue takes the rest of a liquidation order (LIQ-050): the insurance fund covers the loss
+ * beyond the bankruptcy price, or ADL closes opposite positions, then socialized loss.
+ */
+export interface LiquidationTakeoverCommand {
+  readonly type: 'liquidation_takeover'
+  readonly orderId: string
+}
+
+/** Adds `amount` of `asset` from outside the venue to an insurance-fund pool (LIQ-041). */
+export interface InsuranceFundDepositCommand {
+  readonly type: 'insurance_fund_deposit'
+  readonly fund: string
+  readonly asset: string
+  readonly amount: Fixed
+}
+
 /** Every command the engine executes. */
 export type Command =
   | DepositCommand
@@ -106,6 +136,9 @@ export type Command =
   | SetLeverageCommand
   | ExpireCommand
   | RulesChangeCommand
+  | LiquidationFillCommand
+  | LiquidationTakeoverCommand
+  | InsuranceFundDepositCommand
 
 /** The command types, in the order the docs list them. */
 export const COMMAND_TYPES = [
@@ -119,6 +152,9 @@ export const COMMAND_TYPES = [
   'set_leverage',
   'expire',
   'rules_change',
+  'liquidation_fill',
+  'liquidation_takeover',
+  'insurance_fund_deposit',
 ] as const satisfies readonly Command['type'][]
 
 /** Where a command sits in the ordered stream: its sequence number and its time. */

@@ -5,6 +5,7 @@
 import type { MarginMode } from '../model/account.ts'
 import type { Fixed } from '../num/fixed.ts'
 import type { Liquidity } from './commands.ts'
+import type { LiquidationEvent } from './liquidation/events.ts'
 
 export type EngineEvent =
   | { readonly type: 'account_opened'; readonly account: string }
@@ -98,5 +99,6 @@ export type EngineEvent =
       readonly leverage: Fixed | null
     }
   | { readonly type: 'rules_changed'; readonly id: string; readonly version: string }
+  | LiquidationEvent
 
 export type EngineEventType = EngineEvent['type']

@@ -36,11 +36,17 @@ import type {
 } from './commands.ts'
 import type { EngineEvent } from './events.ts'
 import { cashLegOf, marginHolderOf, planFillSide } from './fills.ts'
+import {
+  insuranceFundDeposit,
+  liquidationFill,
+  liquidationsOnMark,
+  liquidationTakeover,
+} from './liquidation/engine.ts'
 import { accountsBelowMaintenance, withdrawable } from './margin.ts'
 import {
   CLEARING,
   EXTERNAL,
-  INSURANCE_FUND,
+  insuranceFundOf,
   isolatedMargin,
   type Plan,
   plan,
@@ -88,10 +94,20 @@ export function execute(
       }),
     )
   }
+  const liquidated =
+    command.type === 'liquidation_fill' || command.type === 'liquidation_takeover'
+      ? state.liquidation.orders.get(command.orderId)?.account
+      : undefined
   const handled = handle(state, command, context)
   if ('status' in handled) return refused(handled)
   applyPlan(state, handled.plan, context)
-  return { result: OK, events: handled.events }
+  const account = liquidated === undefined ? undefined : state.accounts.get(liquidated)
+  if (account === undefined) return { result: OK, events: handled.events }
+  // LIQ-015: after a liquidation step the account is re-evaluated at the current marks.
+  const next = liquidationsOnMark(state, markPrices(state), [account], context.timestampMs)
+  if (next === null) return { result: OK, events: handled.events }
+  applyPlan(state, next.plan, context)
+  return { result: OK, events: [...handled.events, ...next.events] }
 }
 
 function refused(refusal: Refusal): ExecuteOutcome {
@@ -120,6 +136,12 @@ function handle(state: EngineState, command: Command, context: CommandContext): 
       return expire(state, command, context)
     case 'rules_change':
       return rulesChange(state, command)
+    case 'liquidation_fill':
+      return liquidationFill(state, command, context)
+    case 'liquidation_takeover':
+      return liquidationTakeover(state, command, context)
+    case 'insurance_fund_deposit':
+      return insuranceFundDeposit(state, command)
   }
 }
 
@@ -343,7 +365,13 @@ function markPrice(
     (account) => account.id !== BOOK_ACCOUNT_ID && account.positions.has(command.market),
   )
   events.push(...accountsBelowMaintenance(state, state.rules, holders, marks))
-  return { plan: plan({ priceUpdates: new Map([[command.market, prices]]) }), events }
+  const priceUpdates = new Map([[command.market, prices]])
+  const liquidations = liquidationsOnMark(state, marks, holders, context.timestampMs)
+  if (liquidations === null) return { plan: plan({ priceUpdates }), events }
+  return {
+    plan: { ...liquidations.plan, priceUpdates },
+    events: [...events, ...liquidations.events],
+  }
 }
 
 /**
@@ -399,7 +427,12 @@ function funding(state: EngineState, command: FundingCommand, context: CommandCo
     `Invariant: funding receipts never exceed payments (ACC-021, market=${command.market}, dust=${dust})`,
   )
   if (dust > 0n) {
-    transfers.push({ asset, from: CLEARING, to: INSURANCE_FUND, amount: dust })
+    transfers.push({
+      asset,
+      from: CLEARING,
+      to: insuranceFundOf(state.rules, command.market),
+      amount: dust,
+    })
     events.push({
       type: 'insurance_fund_credited',
       asset,
@@ -583,7 +616,12 @@ function expire(state: EngineState, command: ExpireCommand, context: CommandCont
     `Invariant: settlement pays out no more than the positions hold (ACC-031, market=${command.market}, dust=${dust})`,
   )
   if (dust > 0n) {
-    transfers.push({ asset, from: CLEARING, to: INSURANCE_FUND, amount: dust })
+    transfers.push({
+      asset,
+      from: CLEARING,
+      to: insuranceFundOf(state.rules, command.market),
+      amount: dust,
+    })
     events.push({
       type: 'insurance_fund_credited',
       asset,

@@ -91,6 +91,24 @@ export function checkInvariants(state: EngineState): void {
       addTo(openInterest, position.market, position.size)
     }
   }
+  // INV-008 insurance-fund pools: none is negative; per asset they add up to at most the fund.
+  const pooled = new Map<string, Fixed>()
+  for (const [fund, pool] of state.liquidation.fundPools) {
+    for (const [asset, balance] of pool) {
+      assert(
+        balance >= 0n,
+        `Invariant: an insurance-fund pool is not negative (INV-008, fund=${fund}, asset=${asset}, balance=${balance})`,
+      )
+      addTo(pooled, asset, balance)
+    }
+  }
+  for (const [asset, total] of pooled) {
+    const fund = state.insuranceFunds.get(asset) ?? ZERO
+    assert(
+      total <= fund,
+      `Invariant: pools add up to at most the asset's insurance fund (INV-008, asset=${asset}, pooled=${total}, fund=${fund})`,
+    )
+  }
   for (const [market, net] of openInterest) {
     assert(
       net === 0n,

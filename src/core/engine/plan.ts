@@ -16,13 +16,16 @@
 import type { MarginMode } from '../model/account.ts'
 import { type Fixed, neg } from '../num/fixed.ts'
 import type { RuleSet } from '../rules/rule-set.ts'
+import { fundIdOf } from '../loss/insurance-fund.ts'
+import type { LiquidationPlan } from './liquidation/plan-part.ts'
 import type { MarketPrices } from './state.ts'
 
 export type Holder =
   | { readonly kind: 'wallet'; readonly account: string }
   | { readonly kind: 'isolated_margin'; readonly account: string; readonly market: string }
   | { readonly kind: 'position'; readonly account: string; readonly market: string }
-  | { readonly kind: 'insurance_fund' }
+  /** `fund`: the pool of the fund layout (LIQ-040); absent: the asset's fund outside any pool. */
+  | { readonly kind: 'insurance_fund'; readonly fund?: string }
   | { readonly kind: 'fee_pool' }
   | { readonly kind: 'clearing' }
   | { readonly kind: 'external' }
@@ -64,6 +67,8 @@ export interface Plan {
   readonly expireMarkets: ReadonlyMap<string, Fixed>
   /** Replaces the rule set when present. */
   readonly ruleSet: RuleSet | null
+  /** Liquidation state changes and loss-allocation records (LIQ-*); `null`: none. */
+  readonly liquidation: LiquidationPlan | null
 }
 
 /** A plan that changes nothing; handlers fill in the parts they need. */
@@ -76,6 +81,7 @@ export function plan(parts: Partial<Plan>): Plan {
     priceUpdates: new Map(),
     expireMarkets: new Map(),
     ruleSet: null,
+    liquidation: null,
     ...parts,
   }
 }
@@ -100,6 +106,14 @@ export function positionHolder(account: string, market: string): Holder {
 }
 
 export const INSURANCE_FUND: Holder = { kind: 'insurance_fund' }
+
+/** The insurance-fund holder that backs `market` under `rules` (its pool when a layout is set). */
+export function insuranceFundOf(rules: RuleSet, market: string): Holder {
+  const layout = rules.liquidation?.insuranceFund.layout
+  if (layout === undefined) return INSURANCE_FUND
+  const fund = fundIdOf(layout, market)
+  return fund === null ? INSURANCE_FUND : { kind: 'insurance_fund', fund }
+}
 export const FEE_POOL: Holder = { kind: 'fee_pool' }
 export const CLEARING: Holder = { kind: 'clearing' }
 export const EXTERNAL: Holder = { kind: 'external' }

@@ -14,6 +14,8 @@ export const REFUSAL_CODES = [
   'account_not_found',
   'counterparty_not_found',
   'counterparty_same_as_account',
+  /** No open liquidation order has this id. */
+  'liquidation_order_not_found',
   'market_not_found',
   /** The market was settled, or its expiry time has passed. */
   'market_expired',
@@ -26,6 +28,10 @@ export const REFUSAL_CODES = [
   'size_not_multiple_of_lot',
   'price_not_positive',
   'price_not_multiple_of_tick',
+  /** A liquidation fill is larger than the order's remaining size. */
+  'fill_exceeds_order',
+  /** A liquidation fill is worse for the liquidated account than the order's limit price. */
+  'fill_price_beyond_limit',
   'leverage_out_of_range',
   /** The command needs a mark price the market does not have yet. */
   'mark_price_missing',

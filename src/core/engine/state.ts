@@ -5,6 +5,7 @@
 import type { MarginMode, Position } from '../model/account.ts'
 import type { Fixed } from '../num/fixed.ts'
 import type { RuleSet } from '../rules/rule-set.ts'
+import { createLiquidationState, type LiquidationState } from './liquidation/state.ts'
 
 /** Id of the system account that takes the other side of fills whose counterparty is not given. */
 export const BOOK_ACCOUNT_ID = '@book'
@@ -51,6 +52,8 @@ export interface EngineState {
   readonly withdrawals: Map<string, Fixed>
   /** Settled dated futures and their settlement price; trades on them are refused. */
   readonly expiredMarkets: Map<string, Fixed>
+  /** Liquidation orders, insurance-fund pools and loss-allocation records (LIQ-020). */
+  readonly liquidation: LiquidationState
   /** Sequence of the last applied command; 0 before the first. */
   lastSequence: number
   /** Timestamp of the last applied command; `null` before the first. */
@@ -68,6 +71,7 @@ export function createEngineState(rules: RuleSet): EngineState {
     deposits: new Map(),
     withdrawals: new Map(),
     expiredMarkets: new Map(),
+    liquidation: createLiquidationState(),
     lastSequence: 0,
     lastTimestampMs: null,
   }

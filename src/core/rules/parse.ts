@@ -38,6 +38,11 @@ import type {
   RuleSet,
   TierBasis,
 } from './rule-set.ts'
+import {
+  type LiquidationRulesJson,
+  liquidationRulesToJson,
+  readLiquidationRules,
+} from './liquidation-rules.ts'
 
 /** One problem found in a rule-set document: stable snake_case code, field path, readable message. */
 export interface RuleIssue {
@@ -93,7 +98,7 @@ const urlPattern = /^https?:\/\/\S+$/
 type JsonObject = Readonly<Record<string, unknown>>
 
 /** Collects issues while walking a document. */
-class Checker {
+export class Checker {
   readonly issues: RuleIssue[] = []
 
   report(code: string, path: string, message: string): undefined {
@@ -230,7 +235,7 @@ class Checker {
   }
 }
 
-function join(path: string, key: string): string {
+export function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`
 }
 
@@ -278,6 +283,7 @@ function readRuleSet(check: Checker, input: unknown): RuleSet | undefined {
     'liquidationPrice',
     'account',
     'markets',
+    'liquidation',
   ])
   if (root.$schemaVersion !== undefined && root.$schemaVersion !== RULE_SET_SCHEMA_VERSION) {
     check.report(
@@ -302,6 +308,10 @@ function readRuleSet(check: Checker, input: unknown): RuleSet | undefined {
   const liquidationPrice = readLiquidationPrice(check, check.present(root, 'liquidationPrice', ''))
   const account = readAccount(check, check.present(root, 'account', ''))
   const markets = readMarkets(check, check.present(root, 'markets', ''))
+  const liquidation =
+    root.liquidation === undefined || markets === undefined
+      ? undefined
+      : readLiquidationRules(check, root.liquidation, markets)
   if (
     id === undefined ||
     venue === undefined ||
@@ -325,6 +335,7 @@ function readRuleSet(check: Checker, input: unknown): RuleSet | undefined {
     liquidationPrice,
     account,
     markets,
+    ...(liquidation === undefined ? {} : { liquidation }),
   }
 }
 
@@ -975,6 +986,7 @@ export interface RuleSetJson {
   }
   readonly account: { readonly withdrawalValueFloorRate: string; readonly feeRounding: Rounding }
   readonly markets: readonly MarketRulesJson[]
+  readonly liquidation?: LiquidationRulesJson
 }
 
 /**
@@ -1002,6 +1014,9 @@ export function ruleSetToJson(ruleSet: RuleSet): RuleSetJson {
       feeRounding: ruleSet.account.feeRounding,
     },
     markets: [...ruleSet.markets.values()].map(marketToJson),
+    ...(ruleSet.liquidation === undefined
+      ? {}
+      : { liquidation: liquidationRulesToJson(ruleSet.liquidation) }),
   }
 }
 

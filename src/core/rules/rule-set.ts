@@ -3,6 +3,9 @@
  * parsing and validation: every number is a `Fixed`, every choice a closed string union. Code never
  * branches on the venue's name, only on these fields.
  */
+import type { AdlPolicy } from '../loss/adl.ts'
+import type { InsuranceFundPolicy } from '../loss/insurance-fund.ts'
+import type { SocializedLossPolicy } from '../loss/socialized-loss.ts'
 import type { Instrument } from '../model/instrument.ts'
 import type { Fixed, Rounding } from '../num/fixed.ts'
 
@@ -125,6 +128,56 @@ export interface AccountRules {
   readonly feeRounding: Rounding
 }
 
+/**
+ * How much of a breached position one liquidation order closes (docs/spec/liquidation.md, LIQ-010..):
+ * - `full_close`: the whole position (Binance lowest bracket, dYdX);
+ * - `risk_limit_step_down`: reduce to the size that fits a lower tier (`next_lower_tier`: BitMEX,
+ *   Bybit; `first_tier`: OKX partial liquidation "until it is at Tier 1"); the lowest tier closes fully;
+ * - `fixed_fraction`: `fraction` of the position when its value is above `minimumValue`, then
+ *   the whole position while within `cooldownMs` of the last partial order (Hyperliquid 20%, 100k, 30 s);
+ * - `restore_maintenance`: the fewest lots that bring equity back to maintenance × (1 + bufferRate)
+ *   after closing at the mark and paying the liquidation fee (Deribit incremental, Drift buffer).
+ */
+export type LiquidationPolicy =
+  | { readonly kind: 'full_close' }
+  | { readonly kind: 'risk_limit_step_down'; readonly target: 'next_lower_tier' | 'first_tier' }
+  | {
+      readonly kind: 'fixed_fraction'
+      readonly fraction: Fixed
+      readonly minimumValue: Fixed
+      readonly cooldownMs: number
+    }
+  | { readonly kind: 'restore_maintenance'; readonly bufferRate: Fixed }
+
+/**
+ * A venue's liquidation and loss-allocation chain as data (docs/spec/liquidation.md, LIQ-*):
+ * trigger → order → fill → fee or surplus → insurance fund → ADL → socialized loss → uncovered.
+ */
+export interface LiquidationRules {
+  /**
+   * What the liquidated account is settled against: `at_bankruptcy_price` (the account ends as if
+   * closed at the order's bankruptcy price: a better fill's surplus goes to the insurance fund —
+   * Binance, BitMEX, Bybit) or `at_fill_price` (the account keeps a better fill and pays the
+   * liquidation fee — Deribit, OKX, Hyperliquid, dYdX, Drift).
+   */
+  readonly settlement: 'at_bankruptcy_price' | 'at_fill_price'
+  /** Limit of liquidation orders: the bankruptcy price on the tick grid, or none (market orders). */
+  readonly orderLimit: 'bankruptcy' | 'none'
+  readonly policy: LiquidationPolicy
+  /** `surplus`: the liquidation fee never exceeds the fill's surplus over the bankruptcy price (dYdX). */
+  readonly feeCap: 'none' | 'surplus'
+  /**
+   * Backstop takeover (Hyperliquid liquidator vault): when 0 ≤ equity < maintenance × this rate,
+   * the scope's positions and remaining margin go to `account` at the mark. `null`: none.
+   */
+  readonly backstop: { readonly account: string; readonly equityBelowMaintenanceRate: Fixed } | null
+  readonly insuranceFund: InsuranceFundPolicy
+  /** Auto-deleveraging on takeovers the fund cannot cover (or while a trigger is active); `null`: none. */
+  readonly adl: AdlPolicy | null
+  /** What is left after fund and ADL is socialized (Deribit, Vega, Drift); `null`: uncovered. */
+  readonly socializedLoss: SocializedLossPolicy | null
+}
+
 export interface RuleSet {
   /** Preset id, e.g. "binance-usdm". */
   readonly id: string
@@ -139,4 +192,6 @@ export interface RuleSet {
   readonly account: AccountRules
   /** Markets by id, in the order the file lists them. */
   readonly markets: ReadonlyMap<string, MarketRules>
+  /** The liquidation chain; absent: breaches are reported (ENG-008) but nothing is liquidated. */
+  readonly liquidation?: LiquidationRules
 }

@@ -1,0 +1,1358 @@
+/**
+ * Liquidation execution and the loss-allocation waterfall inside the engine
+ * (docs/spec/liquidation.md, LIQ-*). Everything is computed as a plan (ENG-005) from the rule set's
+ * `liquidation` section; the loss planners of src/core/loss do the fund draws, ADL and socialized
+ * loss. The core never matches: it emits orders and consumes fills reported back.
+ */
+import { assert } from '../../assert.ts'
+import { type AdlCandidate, type AdlPlan, planAdl } from '../../loss/adl.ts'
+import { evaluateAdlTriggers, type FundState, planFundDraw } from '../../loss/insurance-fund.ts'
+import { planOpenInterestCharge, planProRataHaircut } from '../../loss/socialized-loss.ts'
+import {
+  crossGroupBreached,
+  evaluateAccount,
+  isolatedPositionBreached,
+  type PositionRisk,
+  type SettlementGroupRisk,
+} from '../../margin/evaluate.ts'
+import type { Position } from '../../model/account.ts'
+import { quotingOf } from '../../model/instrument.ts'
+import { contractValue, unrealizedPnl } from '../../model/position-math.ts'
+import {
+  abs,
+  add,
+  div,
+  type Fixed,
+  fromScaled,
+  isMultipleOf,
+  max,
+  min,
+  mul,
+  mulDiv,
+  neg,
+  ONE,
+  roundToStep,
+  sign,
+  sub,
+  sum,
+  ZERO,
+} from '../../num/fixed.ts'
+import type { LiquidationRules, MarketRules, RuleSet } from '../../rules/rule-set.ts'
+import type {
+  CommandContext,
+  InsuranceFundDepositCommand,
+  LiquidationFillCommand,
+  LiquidationTakeoverCommand,
+} from '../commands.ts'
+import type { EngineEvent } from '../events.ts'
+import { cashLegOf, planFillSide } from '../fills.ts'
+import { hasAllMarks, openInterestValues } from '../margin.ts'
+import {
+  EXTERNAL,
+  type Holder,
+  insuranceFundOf,
+  isolatedMargin,
+  type Plan,
+  type PositionChange,
+  plan,
+  positionHolder,
+  type Transfer,
+  transferSigned,
+  wallet,
+} from '../plan.ts'
+import { refuse, type Refusal } from '../result-codes.ts'
+import {
+  type AccountState,
+  BOOK_ACCOUNT_ID,
+  type EngineState,
+  emptyAccount,
+  markPrices,
+} from '../state.ts'
+import type { LiquidationPlan, ShortfallRecord } from './plan-part.ts'
+import { fundMarketKey, type LiquidationOrder, poolBalance } from './state.ts'
+
+/** A handler's answer, as in execute.ts. */
+export type Handled = Refusal | { readonly plan: Plan; readonly events: readonly EngineEvent[] }
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** System accounts (`@book`, a backstop vault) are never liquidated, ranked or socialized. */
+export function isSystemAccount(id: string): boolean {
+  return id.startsWith('@')
+}
+
+/** Collects a plan's parts while the chain is worked out. */
+class Planner {
+  readonly transfers: Transfer[] = []
+  readonly positionChanges: PositionChange[] = []
+  readonly events: EngineEvent[] = []
+  readonly openAccounts: string[] = []
+  readonly setOrders: LiquidationOrder[] = []
+  readonly removeOrders: string[] = []
+  readonly historyMarkets: { fund: string; asset: string; market: string }[] = []
+  readonly marketPnlDeltas: { key: string; delta: Fixed }[] = []
+  readonly drawnDeltas: { key: string; delta: Fixed }[] = []
+  readonly triggerActive: { key: string; active: readonly boolean[] }[] = []
+  readonly partialTimes: { key: string; timestampMs: number }[] = []
+  readonly shortfalls: ShortfallRecord[] = []
+  readonly settledScopes: { account: string; asset: string; uncovered: Fixed }[] = []
+  /** Pool changes not yet applied: `fund/asset` → amount. */
+  readonly pendingPools = new Map<string, Fixed>()
+  nextOrderNumber: number
+
+  constructor(
+    readonly state: EngineState,
+    readonly rules: RuleSet,
+    readonly liquidation: LiquidationRules,
+    readonly nowMs: number,
+  ) {
+    this.nextOrderNumber = state.liquidation.nextOrderNumber
+  }
+
+  /** Pool balance including this plan's pending changes. */
+  poolBalance(fund: string, asset: string): Fixed {
+    return add(
+      poolBalance(this.state.liquidation, fund, asset),
+      this.pendingPools.get(`${fund}/${asset}`) ?? ZERO,
+    )
+  }
+
+  /** Moves `amount` (> 0) into (credit) or out of (draw) the fund backing `market`. */
+  fundFlow(
+    market: string,
+    asset: string,
+    other: Holder,
+    amount: Fixed,
+    reason: 'liquidation_fee' | 'liquidation_surplus' | 'shortfall_draw' | 'over_collection',
+    rule: string,
+  ): void {
+    if (amount === 0n) return
+    const fundHolder = insuranceFundOf(this.rules, market)
+    const credit = reason !== 'shortfall_draw'
+    this.transfers.push(
+      credit
+        ? { asset, from: other, to: fundHolder, amount }
+        : { asset, from: fundHolder, to: other, amount },
+    )
+    if (fundHolder.kind !== 'insurance_fund' || fundHolder.fund === undefined) return
+    const fund = fundHolder.fund
+    const signed = credit ? amount : neg(amount)
+    const poolKey = `${fund}/${asset}`
+    this.pendingPools.set(poolKey, add(this.pendingPools.get(poolKey) ?? ZERO, signed))
+    const key = fundMarketKey(fund, asset, market)
+    this.marketPnlDeltas.push({ key, delta: signed })
+    if (!credit) this.drawnDeltas.push({ key: `${fund}/${market}`, delta: amount })
+    if (
+      !this.historyMarkets.some((entry) => `${entry.fund}/${entry.asset}/${entry.market}` === key)
+    )
+      this.historyMarkets.push({ fund, asset, market })
+    this.events.push({
+      type: 'insurance_fund_pool_changed',
+      fund,
+      asset,
+      market,
+      amount: signed,
+      balance: this.poolBalance(fund, asset),
+      reason,
+      rule,
+    })
+  }
+
+  /** The account's wallet in `asset` after the transfers planned so far. */
+  projectedWallet(account: string, asset: string): Fixed {
+    let balance = this.state.accounts.get(account)?.balances.get(asset) ?? ZERO
+    for (const transfer of this.transfers) {
+      if (transfer.asset !== asset) continue
+      if (transfer.to.kind === 'wallet' && transfer.to.account === account)
+        balance = add(balance, transfer.amount)
+      if (transfer.from.kind === 'wallet' && transfer.from.account === account)
+        balance = sub(balance, transfer.amount)
+    }
+    return balance
+  }
+
+  toHandled(): Handled {
+    const part: LiquidationPlan = {
+      setOrders: this.setOrders,
+      removeOrders: this.removeOrders,
+      nextOrderNumber: this.nextOrderNumber,
+      historyMarkets: this.historyMarkets,
+      marketPnlDeltas: this.marketPnlDeltas,
+      drawnDeltas: this.drawnDeltas,
+      triggerActive: this.triggerActive,
+      partialTimes: this.partialTimes,
+      shortfalls: this.shortfalls,
+      settledScopes: this.settledScopes,
+    }
+    return {
+      plan: plan({
+        openAccounts: this.openAccounts,
+        transfers: this.transfers,
+        positionChanges: this.positionChanges,
+        liquidation: part,
+      }),
+      events: this.events,
+    }
+  }
+}
+
+/** Market rules with the trading fees set to zero (takeovers and ADL pay no fee). */
+function withoutFees(market: MarketRules): MarketRules {
+  return { ...market, makerFeeRate: ZERO, takerFeeRate: ZERO }
+}
+
+function ruleSetFields(rules: RuleSet) {
+  return { ruleSetId: rules.id, ruleSetVersion: rules.version }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trigger and orders (LIQ-010..LIQ-017)
+
+/**
+ * On a mark (or after a liquidation step), finds the breached scopes of `accounts` and places
+ * orders by the policy, or hands the scope to the backstop (LIQ-010..LIQ-017).
+ */
+export function planLiquidationsOnMark(
+  state: EngineState,
+  marks: ReadonlyMap<string, Fixed>,
+  accounts: readonly AccountState[],
+  nowMs: number,
+  planner?: Planner,
+): Planner | null {
+  const liquidation = state.rules.liquidation
+  if (liquidation === undefined) return null
+  const work = planner ?? new Planner(state, state.rules, liquidation, nowMs)
+  const openInterest = openInterestValues(state, marks)
+  const ordered = [...accounts].sort((a, b) => compareText(a.id, b.id))
+  for (const account of ordered) {
+    if (isSystemAccount(account.id) || !hasAllMarks(account, marks)) continue
+    const risk = evaluateAccount(state.rules, account, marks, openInterest)
+    for (const group of risk.groups) {
+      if (crossGroupBreached(group)) {
+        const cross = group.positions.filter((position) => position.marginMode === 'cross')
+        const threshold =
+          liquidation.backstop === null
+            ? null
+            : mul(
+                group.crossMaintenanceMargin,
+                liquidation.backstop.equityBelowMaintenanceRate,
+                'ceil',
+              )
+        if (threshold !== null && group.crossEquity >= 0n && group.crossEquity < threshold) {
+          backstopTakeover(
+            work,
+            account,
+            group,
+            cross,
+            group.crossEquity,
+            group.crossMaintenanceMargin,
+            threshold,
+            null,
+            marks,
+          )
+        } else {
+          for (const position of cross)
+            placeOrder(
+              work,
+              account,
+              group,
+              position,
+              'cross',
+              group.crossEquity,
+              group.crossMaintenanceMargin,
+              marks,
+            )
+        }
+      }
+      for (const position of group.positions) {
+        if (!isolatedPositionBreached(position)) continue
+        const equity = add(position.isolatedMargin, position.unrealizedPnl)
+        const threshold =
+          liquidation.backstop === null
+            ? null
+            : mul(
+                position.maintenanceRequirement,
+                liquidation.backstop.equityBelowMaintenanceRate,
+                'ceil',
+              )
+        if (threshold !== null && equity >= 0n && equity < threshold)
+          backstopTakeover(
+            work,
+            account,
+            group,
+            [position],
+            equity,
+            position.maintenanceRequirement,
+            threshold,
+            position.market,
+            marks,
+          )
+        else
+          placeOrder(
+            work,
+            account,
+            group,
+            position,
+            'isolated',
+            equity,
+            position.maintenanceRequirement,
+            marks,
+          )
+      }
+    }
+  }
+  return work
+}
+
+function openOrderOf(state: EngineState, account: string, market: string): LiquidationOrder | null {
+  for (const order of state.liquidation.orders.values())
+    if (order.account === account && order.market === market) return order
+  return null
+}
+
+function placeOrder(
+  work: Planner,
+  account: AccountState,
+  group: SettlementGroupRisk,
+  risk: PositionRisk,
+  scope: 'cross' | 'isolated',
+  equity: Fixed,
+  maintenance: Fixed,
+  marks: ReadonlyMap<string, Fixed>,
+): void {
+  const state = work.state
+  if (openOrderOf(state, account.id, risk.market) !== null) return
+  if (work.setOrders.some((order) => order.account === account.id && order.market === risk.market))
+    return
+  const market = state.rules.markets.get(risk.market)
+  const position = account.positions.get(risk.market)
+  assert(
+    market !== undefined && position !== undefined,
+    `Invariant: a breached position exists in a listed market (LIQ-010, account=${account.id}, market=${risk.market})`,
+  )
+  const {
+    size: closeSize,
+    rule,
+    reason,
+    partial,
+  } = policySize(work, account, position, market, risk, marks)
+  const signed = position.size > 0n ? neg(closeSize) : closeSize
+  const orderId = `L${work.nextOrderNumber}`
+  work.nextOrderNumber += 1
+  const bankruptcy = risk.bankruptcyPriceExact ?? risk.markPrice
+  const limitPrice =
+    work.liquidation.orderLimit === 'bankruptcy' ? (risk.bankruptcyPrice ?? null) : null
+  const order: LiquidationOrder = {
+    orderId,
+    account: account.id,
+    market: risk.market,
+    asset: group.asset,
+    scope,
+    remaining: signed,
+    size: signed,
+    limitPrice,
+    bankruptcyPrice: bankruptcy,
+    markPrice: risk.markPrice,
+    policy: work.liquidation.policy.kind,
+    ...ruleSetFields(state.rules),
+    placedAtMs: work.nowMs,
+  }
+  work.setOrders.push(order)
+  if (partial)
+    work.partialTimes.push({ key: `${account.id}/${risk.market}`, timestampMs: work.nowMs })
+  work.events.push({
+    type: 'liquidation_order_placed',
+    orderId,
+    account: account.id,
+    market: risk.market,
+    asset: group.asset,
+    scope,
+    size: signed,
+    positionSize: position.size,
+    limitPrice,
+    bankruptcyPrice: bankruptcy,
+    markPrice: risk.markPrice,
+    equity,
+    maintenanceMargin: maintenance,
+    policy: work.liquidation.policy.kind,
+    rule,
+    reason,
+    ...ruleSetFields(state.rules),
+  })
+}
+
+/** Contracts per unit of the tier basis at `mark`, for stepping down a ladder (LIQ-012). */
+function sizeForBasis(
+  market: MarketRules,
+  basis: 'value' | 'size' | 'base_size',
+  limit: Fixed,
+  mark: Fixed,
+): Fixed {
+  const instrument = market.instrument
+  const linear = quotingOf(instrument.kind) === 'linear'
+  let contracts: Fixed
+  if (basis === 'size') contracts = limit
+  else if (basis === 'base_size' && linear) contracts = div(limit, instrument.contractSize, 'floor')
+  else if (linear) contracts = div(limit, mul(instrument.contractSize, mark, 'exact'), 'floor')
+  else contracts = mulDiv(limit, mark, instrument.contractSize, 'floor')
+  // The tier's cap is exclusive: a size exactly at the cap belongs to the next tier.
+  const onGrid = roundToStep(contracts, instrument.lotSize, 'floor')
+  const value = basis === 'size' ? onGrid : contractValue(instrument, onGrid, mark)
+  return basis !== 'base_size' && value >= limit ? sub(onGrid, instrument.lotSize) : onGrid
+}
+
+function policySize(
+  work: Planner,
+  account: AccountState,
+  position: Position,
+  market: MarketRules,
+  risk: PositionRisk,
+  marks: ReadonlyMap<string, Fixed>,
+): { size: Fixed; rule: string; reason: string; partial: boolean } {
+  const whole = abs(position.size)
+  const policy = work.liquidation.policy
+  const lot = market.instrument.lotSize
+  const full = (rule: string, reason: string) => ({ size: whole, rule, reason, partial: false })
+  switch (policy.kind) {
+    case 'full_close':
+      return full('LIQ-011', 'full close: the whole position')
+    case 'risk_limit_step_down': {
+      const model = market.margin
+      let target: Fixed | null = null
+      if (model.kind === 'tiered' && risk.tierIndex > 0) {
+        const tier = model.tiers[policy.target === 'first_tier' ? 0 : risk.tierIndex - 1]
+        if (tier?.cap !== null && tier !== undefined)
+          target = sizeForBasis(market, model.basis, tier.cap, risk.markPrice)
+      }
+      if (model.kind === 'risk_limit_steps' && risk.tierIndex > 0) {
+        const steps = policy.target === 'first_tier' ? 0n : BigInt(risk.tierIndex - 1)
+        const limit = add(model.baseRiskLimit, fromScaled(steps * model.riskLimitStep))
+        target = sizeForBasis(market, model.basis, limit, risk.markPrice)
+      }
+      if (target === null || target <= 0n || target >= whole)
+        return full('LIQ-012', 'step-down: the lowest tier closes the whole position')
+      return {
+        size: sub(whole, target),
+        rule: 'LIQ-012',
+        reason: `step-down: reduce to ${policy.target === 'first_tier' ? 'the first tier' : 'the next lower tier'} (${tierText(target)} contracts)`,
+        partial: true,
+      }
+    }
+    case 'fixed_fraction': {
+      if (risk.notional <= policy.minimumValue)
+        return full('LIQ-013', 'fixed fraction: the position value is at or below the minimum')
+      const last = work.state.liquidation.lastPartialMs.get(`${account.id}/${position.market}`)
+      if (last !== undefined && work.nowMs - last < policy.cooldownMs)
+        return full('LIQ-013', 'fixed fraction: within the cooldown of the last partial order')
+      const size = min(whole, roundToStep(mul(whole, policy.fraction, 'ceil'), lot, 'ceil'))
+      return {
+        size,
+        rule: 'LIQ-013',
+        reason: 'fixed fraction of the position',
+        partial: size < whole,
+      }
+    }
+    case 'restore_maintenance': {
+      const size = restoringSize(work, account, position, market, marks, policy.bufferRate)
+      if (size === null || size >= whole)
+        return full('LIQ-014', 'incremental: only the whole position restores maintenance')
+      return {
+        size,
+        rule: 'LIQ-014',
+        reason: 'incremental: the fewest lots that restore maintenance plus the buffer',
+        partial: true,
+      }
+    }
+  }
+}
+
+function tierText(value: Fixed): string {
+  return String(value / 10n ** 18n)
+}
+
+/** Smallest lot multiple whose close at the mark restores equity ≥ maintenance × (1 + buffer) (LIQ-014). */
+function restoringSize(
+  work: Planner,
+  account: AccountState,
+  position: Position,
+  market: MarketRules,
+  marks: ReadonlyMap<string, Fixed>,
+  bufferRate: Fixed,
+): Fixed | null {
+  const instrument = market.instrument
+  const mark = marks.get(position.market)
+  if (mark === undefined) return null
+  const lot = instrument.lotSize
+  const lots = div(abs(position.size), lot, 'floor') / 10n ** 18n
+  const passes = (closeLots: bigint): boolean => {
+    const closed = fromScaled(closeLots * lot)
+    const closedSigned = position.size > 0n ? closed : neg(closed)
+    const closedEntry = mulDiv(position.entryValue, closedSigned, position.size, 'half_even')
+    const pnl = unrealizedPnl(instrument, closedSigned, closedEntry, mark)
+    const fee = mul(contractValue(instrument, closed, mark), market.liquidationFeeRate, 'ceil')
+    const isolated = position.marginMode === 'isolated'
+    const rest = sub(position.size, closedSigned)
+    const positions = new Map(account.positions)
+    positions.set(position.market, {
+      ...position,
+      size: rest,
+      entryValue: sub(position.entryValue, closedEntry),
+      isolatedMargin: isolated ? sub(add(position.isolatedMargin, pnl), fee) : ZERO,
+    })
+    const asset = instrument.settlementAsset
+    const balances = new Map(account.balances)
+    if (!isolated) balances.set(asset, sub(add(balances.get(asset) ?? ZERO, pnl), fee))
+    const risk = evaluateAccount(work.rules, { id: account.id, balances, positions }, marks)
+    const group = risk.groups.find((each) => each.asset === asset)
+    if (group === undefined) return true
+    const factor = add(ONE, bufferRate)
+    if (isolated) {
+      const after = group.positions.find((each) => each.market === position.market)
+      if (after === undefined) return true
+      return (
+        add(after.isolatedMargin, after.unrealizedPnl) >=
+        mul(after.maintenanceRequirement, factor, 'ceil')
+      )
+    }
+    return group.crossEquity >= mul(group.crossMaintenanceMargin, factor, 'ceil')
+  }
+  if (lots <= 1n) return null
+  let low = 1n
+  let high = lots - 1n
+  if (!passes(high)) return null
+  while (low < high) {
+    const middle = (low + high) / 2n
+    if (passes(middle)) high = middle
+    else low = middle + 1n
+  }
+  return fromScaled(low * lot)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backstop (LIQ-017)
+
+function backstopTakeover(
+  work: Planner,
+  account: AccountState,
+  group: SettlementGroupRisk,
+  positions: readonly PositionRisk[],
+  equity: Fixed,
+  maintenance: Fixed,
+  threshold: Fixed,
+  isolatedMarket: string | null,
+  marks: ReadonlyMap<string, Fixed>,
+): void {
+  const state = work.state
+  const backstop = work.liquidation.backstop
+  assert(backstop !== null, 'Invariant: a backstop takeover has a backstop (LIQ-017)')
+  let vault = state.accounts.get(backstop.account)
+  if (vault === undefined) {
+    if (!work.openAccounts.includes(backstop.account)) work.openAccounts.push(backstop.account)
+    vault = emptyAccount(backstop.account)
+  }
+  const asset = group.asset
+  let transferred = ZERO
+  for (const risk of positions) {
+    const market = state.rules.markets.get(risk.market)
+    const position = account.positions.get(risk.market)
+    const mark = marks.get(risk.market)
+    assert(
+      market !== undefined && position !== undefined && mark !== undefined,
+      'Invariant: backstop positions exist (LIQ-017)',
+    )
+    const existing = openOrderOf(state, account.id, risk.market)
+    if (existing !== null) work.removeOrders.push(existing.orderId)
+    const size = neg(position.size)
+    const close = closeLiquidated(
+      work,
+      account,
+      position,
+      market,
+      [{ counterparty: vault, size, price: mark }],
+      'backstop',
+    )
+    if (position.marginMode === 'isolated') {
+      const returned = add(position.isolatedMargin, close.pnl)
+      work.transfers.push(
+        ...transferSigned(
+          asset,
+          isolatedMargin(account.id, risk.market),
+          wallet(backstop.account),
+          returned,
+        ),
+      )
+      transferred = add(transferred, returned)
+    }
+  }
+  if (isolatedMarket === null) {
+    const rest = work.projectedWallet(account.id, asset)
+    work.transfers.push(
+      ...transferSigned(asset, wallet(account.id), wallet(backstop.account), max(ZERO, rest)),
+    )
+    transferred = add(transferred, max(ZERO, rest))
+    work.settledScopes.push({ account: account.id, asset, uncovered: ZERO })
+  }
+  work.events.push({
+    type: 'backstop_takeover',
+    account: account.id,
+    backstop: backstop.account,
+    asset,
+    market: isolatedMarket,
+    markets: positions.map((risk) => risk.market),
+    equity,
+    maintenanceMargin: maintenance,
+    threshold,
+    marginTransferred: transferred,
+    rule: 'LIQ-017',
+    ...ruleSetFields(state.rules),
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing the liquidated side (LIQ-030..LIQ-034)
+
+interface ClosePiece {
+  readonly counterparty: AccountState
+  /** Signed contracts of the liquidated side. */
+  readonly size: Fixed
+  readonly price: Fixed
+}
+
+interface CloseResult {
+  readonly pnl: Fixed
+  readonly fee: Fixed
+  readonly surplus: Fixed
+  readonly gap: Fixed
+  readonly fullClose: boolean
+  readonly closeSize: Fixed
+}
+
+/**
+ * Books the liquidated side of one or more fills of one position and the counterparties' sides.
+ * Settlement against the bankruptcy price (`bankruptcyPrice` of the order): surplus, fee, gap.
+ * `mode`: `fill` (a reported fill; counterparties pay their maker fee), `takeover` (no fees),
+ * `backstop` (no fee, no surplus, no gap: the backstop takes the remaining margin).
+ */
+function closeLiquidated(
+  work: Planner,
+  account: AccountState,
+  position: Position,
+  market: MarketRules,
+  pieces: readonly ClosePiece[],
+  mode: 'fill' | 'takeover' | 'backstop',
+  bankruptcyPrice?: Fixed,
+): CloseResult {
+  const instrument = market.instrument
+  const asset = instrument.settlementAsset
+  const marketId = instrument.market
+  const closeSize = sum(pieces.map((piece) => piece.size))
+  assert(
+    closeSize !== 0n &&
+      sign(closeSize) !== sign(position.size) &&
+      abs(closeSize) <= abs(position.size),
+    `Invariant: a liquidation closes part of the position, never more (LIQ-031, account=${account.id}, market=${marketId})`,
+  )
+  const values = pieces.map((piece) => contractValue(instrument, piece.size, piece.price))
+  const totalValue = sum(values)
+  const fullClose = abs(closeSize) === abs(position.size)
+  const closedEntry = fullClose
+    ? position.entryValue
+    : mulDiv(position.entryValue, neg(closeSize), position.size, 'half_even')
+  const pnl = cashLegOf(instrument, add(totalValue, closedEntry))
+  let fee = ZERO
+  let surplus = ZERO
+  let gap = ZERO
+  if (mode !== 'backstop') {
+    assert(
+      bankruptcyPrice !== undefined,
+      'Invariant: a liquidation close has a bankruptcy price (LIQ-030)',
+    )
+    const valueAtBankruptcy = contractValue(instrument, closeSize, bankruptcyPrice)
+    const difference = cashLegOf(instrument, sub(totalValue, valueAtBankruptcy))
+    if (work.liquidation.settlement === 'at_bankruptcy_price') {
+      surplus = max(ZERO, difference)
+    } else if (mode === 'fill') {
+      const raw = mul(abs(totalValue), market.liquidationFeeRate, work.rules.account.feeRounding)
+      fee = work.liquidation.feeCap === 'surplus' ? min(raw, max(ZERO, difference)) : raw
+    }
+    gap = max(ZERO, sub(add(fee, surplus), difference))
+  }
+  const isolated = position.marginMode === 'isolated'
+  const marginHolder = isolated ? isolatedMargin(account.id, marketId) : wallet(account.id)
+  work.transfers.push(
+    ...transferSigned(
+      asset,
+      { kind: 'clearing' },
+      positionHolder(account.id, marketId),
+      cashLegOf(instrument, totalValue),
+    ),
+    ...transferSigned(asset, positionHolder(account.id, marketId), marginHolder, pnl),
+  )
+  work.positionChanges.push({
+    account: account.id,
+    market: marketId,
+    sizeDelta: closeSize,
+    entryValueDelta: neg(closedEntry),
+    marginMode: position.marginMode,
+    leverage: position.leverage,
+  })
+  if (fee > 0n) work.fundFlow(marketId, asset, marginHolder, fee, 'liquidation_fee', 'LIQ-032')
+  if (surplus > 0n)
+    work.fundFlow(marketId, asset, marginHolder, surplus, 'liquidation_surplus', 'LIQ-033')
+  const sideMarket = mode === 'fill' ? market : withoutFees(market)
+  pieces.forEach((piece, index) => {
+    const value = values[index] ?? ZERO
+    const side = planFillSide(
+      work.rules,
+      sideMarket,
+      piece.counterparty,
+      neg(piece.size),
+      piece.price,
+      neg(value),
+      'maker',
+    )
+    assert(
+      !('status' in side),
+      `Invariant: a closing or cross counterparty can take a liquidation (LIQ-031, counterparty=${piece.counterparty.id})`,
+    )
+    work.transfers.push(...side.transfers)
+    work.positionChanges.push(side.change)
+    work.events.push(
+      {
+        type: 'fill_applied',
+        account: account.id,
+        counterparty: piece.counterparty.id,
+        market: marketId,
+        size: piece.size,
+        price: piece.price,
+        value,
+        liquidity: 'taker',
+        fee: pieces.length === 1 ? fee : ZERO,
+        realizedPnl:
+          pieces.length === 1
+            ? pnl
+            : cashLegOf(
+                instrument,
+                add(value, mulDiv(closedEntry, piece.size, closeSize, 'half_even')),
+              ),
+        positionSize: add(position.size, closeSize),
+        positionEntryValue: sub(position.entryValue, closedEntry),
+      },
+      {
+        type: 'fill_applied',
+        account: piece.counterparty.id,
+        counterparty: account.id,
+        market: marketId,
+        size: neg(piece.size),
+        price: piece.price,
+        value: neg(value),
+        liquidity: 'maker',
+        fee: side.fee,
+        realizedPnl: side.realizedPnl,
+        positionSize: side.positionSize,
+        positionEntryValue: side.positionEntryValue,
+      },
+    )
+  })
+  return { pnl, fee, surplus, gap, fullClose, closeSize }
+}
+
+/**
+ * After closing: the residual deficit of a scope left without positions (LIQ-034), the loss chain
+ * over gap + residual (LIQ-040..LIQ-046), and the isolated margin's return to the wallet.
+ */
+function settleAfterClose(
+  work: Planner,
+  order: LiquidationOrder,
+  account: AccountState,
+  position: Position,
+  market: MarketRules,
+  close: CloseResult,
+  adlCovered: Fixed,
+): void {
+  const asset = market.instrument.settlementAsset
+  const isolated = position.marginMode === 'isolated'
+  let residual = ZERO
+  let flat = false
+  if (isolated && close.fullClose) {
+    flat = true
+    const returned = sub(sub(add(position.isolatedMargin, close.pnl), close.fee), close.surplus)
+    residual = max(ZERO, neg(add(returned, close.gap)))
+  }
+  if (!isolated) {
+    const otherCross = [...account.positions.values()].some(
+      (other) =>
+        other.market !== position.market &&
+        other.marginMode === 'cross' &&
+        work.state.rules.markets.get(other.market)?.instrument.settlementAsset === asset,
+    )
+    if (close.fullClose && !otherCross) {
+      flat = true
+      residual = max(ZERO, neg(add(work.projectedWallet(account.id, asset), close.gap)))
+    }
+  }
+  const shortfall = add(close.gap, residual)
+  const payee = isolated ? isolatedMargin(account.id, position.market) : wallet(account.id)
+  const covered = runChain(work, order, account, market, payee, shortfall, adlCovered)
+  if (isolated && close.fullClose) {
+    const returned = add(
+      sub(sub(add(position.isolatedMargin, close.pnl), close.fee), close.surplus),
+      covered.paid,
+    )
+    work.transfers.push(
+      ...transferSigned(
+        asset,
+        isolatedMargin(account.id, position.market),
+        wallet(account.id),
+        returned,
+      ),
+    )
+  }
+  if (flat) work.settledScopes.push({ account: account.id, asset, uncovered: covered.uncovered })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loss chain (LIQ-040..LIQ-046)
+
+function fundStateOf(
+  work: Planner,
+  market: string,
+  asset: string,
+): { fund: string | null; funds: Map<string, FundState> } {
+  const holder = insuranceFundOf(work.rules, market)
+  const fund = holder.kind === 'insurance_fund' && holder.fund !== undefined ? holder.fund : null
+  const funds = new Map<string, FundState>()
+  if (fund !== null) {
+    const drawn = new Map<string, Fixed>()
+    const key = `${fund}/${market}`
+    const pending = sum(
+      work.drawnDeltas.filter((entry) => entry.key === key).map((entry) => entry.delta),
+    )
+    drawn.set(market, add(work.state.liquidation.drawnByMarket.get(key) ?? ZERO, pending))
+    funds.set(fund, { fundId: fund, balance: work.poolBalance(fund, asset), drawnByMarket: drawn })
+  }
+  return { fund, funds }
+}
+
+/** ADL trigger evaluation after a hypothetical draw (INS-005..INS-007). */
+function triggersAfterDraw(
+  work: Planner,
+  fund: string | null,
+  asset: string,
+  market: string,
+  drawn: Fixed,
+) {
+  const policy = work.liquidation.insuranceFund
+  if (fund === null || policy.adlTriggers.length === 0)
+    return { active: false, states: [] as boolean[] }
+  const key = fundMarketKey(fund, asset, market)
+  const history = [...(work.state.liquidation.fundHistory.get(key) ?? [])].filter(
+    (point) => point.timestampMs !== work.nowMs,
+  )
+  const pnl = sub(
+    add(
+      work.state.liquidation.fundMarketPnl.get(key) ?? ZERO,
+      sum(work.marketPnlDeltas.filter((entry) => entry.key === key).map((entry) => entry.delta)),
+    ),
+    drawn,
+  )
+  history.push({
+    timestampMs: work.nowMs,
+    balance: sub(work.poolBalance(fund, asset), drawn),
+    marketPnl: pnl,
+  })
+  const report = evaluateAdlTriggers(
+    policy,
+    history,
+    work.state.liquidation.triggerActive.get(key) ?? [],
+  )
+  return {
+    active: report.active,
+    states: report.evaluations.map((evaluation) => evaluation.active),
+  }
+}
+
+function runChain(
+  work: Planner,
+  order: LiquidationOrder,
+  account: AccountState,
+  market: MarketRules,
+  payee: Holder,
+  shortfall: Fixed,
+  adlCovered: Fixed,
+): { paid: Fixed; uncovered: Fixed } {
+  const asset = market.instrument.settlementAsset
+  const marketId = market.instrument.market
+  if (shortfall === 0n && adlCovered === 0n) return { paid: ZERO, uncovered: ZERO }
+  const { fund, funds } = fundStateOf(work, marketId, asset)
+  const draw = planFundDraw(work.liquidation.insuranceFund, funds, marketId, shortfall)
+  if (draw.drawn > 0n)
+    work.fundFlow(marketId, asset, payee, draw.drawn, 'shortfall_draw', draw.explanation.rule)
+  if (fund !== null && draw.drawn > 0n) {
+    const triggers = triggersAfterDraw(work, fund, asset, marketId, ZERO)
+    work.triggerActive.push({ key: fundMarketKey(fund, asset, marketId), active: triggers.states })
+  }
+  let rest = draw.uncovered
+  let socialized = ZERO
+  const policy = work.liquidation.socializedLoss
+  if (rest > 0n && policy !== null) {
+    const mark = work.state.prices.get(marketId)?.mark
+    const holders = [...work.state.accounts.values()]
+      .filter(
+        (other) =>
+          other.id !== account.id && !isSystemAccount(other.id) && other.positions.has(marketId),
+      )
+      .sort((a, b) => compareText(a.id, b.id))
+    const charges: { account: AccountState; amount: Fixed }[] = []
+    if (policy.kind === 'pro_rata_winners' && mark !== undefined) {
+      const profits = holders.map((other) => {
+        const position = other.positions.get(marketId)
+        assert(position !== undefined, 'Invariant: a holder has its position (LIQ-044)')
+        return {
+          accountId: other.id,
+          profit: unrealizedPnl(market.instrument, position.size, position.entryValue, mark),
+        }
+      })
+      const haircuts = planProRataHaircut(policy, rest, profits)
+      for (const allocation of haircuts.allocations) {
+        const other = work.state.accounts.get(allocation.accountId)
+        if (other !== undefined && allocation.haircut > 0n)
+          charges.push({ account: other, amount: allocation.haircut })
+      }
+    }
+    if (policy.kind === 'open_interest_charge') {
+      const charge = planOpenInterestCharge(
+        policy,
+        rest,
+        holders.map((other) => ({
+          accountId: other.id,
+          size: other.positions.get(marketId)?.size ?? ZERO,
+        })),
+      )
+      for (const entry of charge.charges) {
+        const other = work.state.accounts.get(entry.accountId)
+        if (other !== undefined && entry.charge > 0n)
+          charges.push({ account: other, amount: entry.charge })
+      }
+    }
+    let collected = ZERO
+    for (const { account: other, amount } of charges) {
+      const position = other.positions.get(marketId)
+      const from =
+        position?.marginMode === 'isolated' ? isolatedMargin(other.id, marketId) : wallet(other.id)
+      work.transfers.push({ asset, from, to: payee, amount })
+      collected = add(collected, amount)
+      work.events.push({
+        type: 'socialized_loss_charged',
+        orderId: order.orderId,
+        account: other.id,
+        counterparty: account.id,
+        market: marketId,
+        amount,
+        basis: policy.kind === 'pro_rata_winners' ? policy.basis : 'open_interest',
+        rule: policy.kind === 'pro_rata_winners' ? 'SOC-002' : 'SOC-009',
+        ...ruleSetFields(work.rules),
+      })
+    }
+    const over = max(ZERO, sub(collected, rest))
+    if (over > 0n) work.fundFlow(marketId, asset, payee, over, 'over_collection', 'SOC-011')
+    socialized = min(collected, rest)
+    rest = sub(rest, socialized)
+  }
+  const uncovered = rest
+  const paid = add(draw.drawn, socialized)
+  const record: ShortfallRecord = {
+    orderId: order.orderId,
+    account: account.id,
+    asset,
+    shortfall: add(shortfall, adlCovered),
+    insuranceFund: draw.drawn,
+    adl: adlCovered,
+    socialized,
+    uncovered,
+  }
+  work.shortfalls.push(record)
+  work.events.push({
+    type: 'shortfall_allocated',
+    orderId: order.orderId,
+    account: account.id,
+    market: marketId,
+    asset,
+    shortfall: record.shortfall,
+    insuranceFund: record.insuranceFund,
+    adl: record.adl,
+    socialized: record.socialized,
+    uncovered: record.uncovered,
+    fund,
+    fundLimitedBy: draw.limitedBy,
+    chainExhausted: uncovered > 0n,
+    rule: uncovered > 0n ? 'LIQ-045' : 'LIQ-040',
+    ...ruleSetFields(work.rules),
+  })
+  return { paid, uncovered }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+function orderOf(state: EngineState, orderId: string): LiquidationOrder | Refusal {
+  return state.liquidation.orders.get(orderId) ?? refuse('liquidation_order_not_found', { orderId })
+}
+
+/** `liquidation_fill` (LIQ-030..LIQ-034). */
+export function liquidationFill(
+  state: EngineState,
+  command: LiquidationFillCommand,
+  context: CommandContext,
+): Handled {
+  const order = orderOf(state, command.orderId)
+  if ('status' in order) return order
+  const liquidation = state.rules.liquidation
+  const market = state.rules.markets.get(order.market)
+  const account = state.accounts.get(order.account)
+  const position = account?.positions.get(order.market)
+  assert(
+    liquidation !== undefined &&
+      market !== undefined &&
+      account !== undefined &&
+      position !== undefined,
+    `Invariant: an open order has its rules, account and position (LIQ-024, order=${order.orderId})`,
+  )
+  const counterpartyId = command.counterparty ?? BOOK_ACCOUNT_ID
+  const counterparty = state.accounts.get(counterpartyId)
+  if (counterparty === undefined)
+    return refuse('counterparty_not_found', { counterparty: counterpartyId })
+  if (counterpartyId === account.id)
+    return refuse('counterparty_same_as_account', { account: account.id })
+  const instrument = market.instrument
+  if (command.size <= 0n) return refuse('size_zero', { market: order.market })
+  if (!isMultipleOf(command.size, instrument.lotSize))
+    return refuse('size_not_multiple_of_lot', { size: command.size, lotSize: instrument.lotSize })
+  if (command.price <= 0n) return refuse('price_not_positive', { price: command.price })
+  if (!isMultipleOf(command.price, instrument.tickSize))
+    return refuse('price_not_multiple_of_tick', {
+      price: command.price,
+      tickSize: instrument.tickSize,
+    })
+  if (command.size > abs(order.remaining))
+    return refuse('fill_exceeds_order', {
+      orderId: order.orderId,
+      size: command.size,
+      remaining: abs(order.remaining),
+    })
+  const sells = order.remaining < 0n
+  if (
+    order.limitPrice !== null &&
+    (sells ? command.price < order.limitPrice : command.price > order.limitPrice)
+  )
+    return refuse('fill_price_beyond_limit', {
+      orderId: order.orderId,
+      price: command.price,
+      limitPrice: order.limitPrice,
+    })
+  const work = new Planner(state, state.rules, liquidation, context.timestampMs)
+  const size = sells ? neg(command.size) : command.size
+  const close = closeLiquidated(
+    work,
+    account,
+    position,
+    market,
+    [{ counterparty, size, price: command.price }],
+    'fill',
+    order.bankruptcyPrice,
+  )
+  if (position.marginMode === 'isolated' && !close.fullClose) {
+    // A partial isolated close keeps its margin; the fee and surplus came out of it above.
+  }
+  const remaining = sub(order.remaining, size)
+  work.events.push({
+    type: 'liquidation_order_filled',
+    orderId: order.orderId,
+    account: account.id,
+    market: order.market,
+    counterparties: [counterpartyId],
+    size,
+    price: command.price,
+    bankruptcyPrice: order.bankruptcyPrice,
+    realizedPnl: close.pnl,
+    fee: close.fee,
+    surplus: close.surplus,
+    gap: close.gap,
+    remaining,
+    rule: 'LIQ-030',
+    ...ruleSetFields(state.rules),
+  })
+  settleAfterClose(work, order, account, position, market, close, ZERO)
+  if (remaining === 0n) work.removeOrders.push(order.orderId)
+  else work.setOrders.push({ ...order, remaining })
+  return work.toHandled()
+}
+
+/** `liquidation_takeover` (LIQ-050..LIQ-053): fund takeover at the mark, or ADL. */
+export function liquidationTakeover(
+  state: EngineState,
+  command: LiquidationTakeoverCommand,
+  context: CommandContext,
+): Handled {
+  const order = orderOf(state, command.orderId)
+  if ('status' in order) return order
+  const liquidation = state.rules.liquidation
+  const market = state.rules.markets.get(order.market)
+  const account = state.accounts.get(order.account)
+  const position = account?.positions.get(order.market)
+  const mark = state.prices.get(order.market)?.mark
+  const book = state.accounts.get(BOOK_ACCOUNT_ID)
+  assert(
+    liquidation !== undefined &&
+      market !== undefined &&
+      account !== undefined &&
+      position !== undefined &&
+      mark !== undefined &&
+      book !== undefined,
+    `Invariant: an open order has its rules, account, position and mark (LIQ-024, order=${order.orderId})`,
+  )
+  const instrument = market.instrument
+  const asset = instrument.settlementAsset
+  const work = new Planner(state, state.rules, liquidation, context.timestampMs)
+  const remaining = order.remaining
+  const atMark = cashLegOf(
+    instrument,
+    sub(
+      contractValue(instrument, remaining, mark),
+      contractValue(instrument, remaining, order.bankruptcyPrice),
+    ),
+  )
+  const estimated = max(ZERO, neg(atMark))
+  const { fund, funds } = fundStateOf(work, order.market, asset)
+  const draw = planFundDraw(liquidation.insuranceFund, funds, order.market, estimated)
+  const triggers = triggersAfterDraw(work, fund, asset, order.market, draw.drawn)
+  const useAdl =
+    liquidation.adl !== null && estimated > 0n && (draw.drawn < estimated || triggers.active)
+  let pieces: ClosePiece[] = [{ counterparty: book, size: remaining, price: mark }]
+  let adlPlan: AdlPlan | null = null
+  const adlEvents: EngineEvent[] = []
+  if (useAdl && liquidation.adl !== null) {
+    const candidates = adlCandidates(state, order.market, market, mark)
+    const input = {
+      instrument,
+      liquidatedAccountId: account.id,
+      liquidatedSide: position.size > 0n ? ('long' as const) : ('short' as const),
+      sizeToClose: abs(remaining),
+      bankruptcyPrice: order.bankruptcyPrice,
+      markPrice: mark,
+      candidates,
+    }
+    adlPlan = planAdl(liquidation.adl, input)
+    const alternative = planAdl(
+      {
+        ...liquidation.adl,
+        allocation:
+          liquidation.adl.allocation.kind === 'queue'
+            ? { kind: 'min_winner_haircut', weighting: 'pnl' }
+            : { kind: 'queue' },
+      },
+      input,
+    )
+    const direction = remaining < 0n ? -1n : 1n
+    pieces = []
+    for (const fill of adlPlan.fills) {
+      const winner = state.accounts.get(fill.accountId)
+      assert(winner !== undefined, 'Invariant: ADL candidates are accounts (ADL-006)')
+      pieces.push({
+        counterparty: winner,
+        size: direction < 0n ? neg(fill.closedContracts) : fill.closedContracts,
+        price: adlPlan.price,
+      })
+      const other = alternative.fills.find((entry) => entry.accountId === fill.accountId)
+      adlEvents.push({
+        type: 'adl_deleveraged',
+        orderId: order.orderId,
+        account: fill.accountId,
+        counterparty: account.id,
+        market: order.market,
+        size: fill.sizeChange,
+        price: fill.price,
+        rank: fill.rank,
+        score: fill.scoreDisplay,
+        haircutVersusMark: fill.haircutVersusMark,
+        allocation: liquidation.adl.allocation.kind,
+        alternativeClosed: other?.closedContracts ?? ZERO,
+        rule: fill.rule,
+        reason: fill.reason,
+        ...ruleSetFields(state.rules),
+      })
+    }
+    if (adlPlan.uncoveredSize > 0n)
+      pieces.push({
+        counterparty: book,
+        size: direction < 0n ? neg(adlPlan.uncoveredSize) : adlPlan.uncoveredSize,
+        price: mark,
+      })
+  }
+  work.events.push({
+    type: 'liquidation_takeover',
+    orderId: order.orderId,
+    account: account.id,
+    market: order.market,
+    size: remaining,
+    markPrice: mark,
+    bankruptcyPrice: order.bankruptcyPrice,
+    estimatedShortfall: estimated,
+    via: adlPlan === null ? 'backstop_book' : 'adl',
+    fundAvailable: draw.drawn,
+    adlTriggerActive: triggers.active,
+    reason:
+      adlPlan === null
+        ? 'the book takes the position at the mark; the chain covers the loss beyond bankruptcy'
+        : triggers.active
+          ? 'an ADL trigger is active: opposite positions are deleveraged'
+          : 'the insurance fund cannot cover the loss: opposite positions are deleveraged',
+    rule: adlPlan === null ? 'LIQ-050' : 'LIQ-051',
+    ...ruleSetFields(state.rules),
+  })
+  work.events.push(...adlEvents)
+  const close = closeLiquidated(
+    work,
+    account,
+    position,
+    market,
+    pieces,
+    'takeover',
+    order.bankruptcyPrice,
+  )
+  const adlCovered = adlPlan === null ? ZERO : max(ZERO, sub(estimated, close.gap))
+  work.events.push({
+    type: 'liquidation_order_filled',
+    orderId: order.orderId,
+    account: account.id,
+    market: order.market,
+    counterparties: pieces.map((piece) => piece.counterparty.id),
+    size: remaining,
+    price: pieces.length === 1 ? (pieces[0]?.price ?? null) : null,
+    bankruptcyPrice: order.bankruptcyPrice,
+    realizedPnl: close.pnl,
+    fee: close.fee,
+    surplus: close.surplus,
+    gap: close.gap,
+    remaining: ZERO,
+    rule: 'LIQ-050',
+    ...ruleSetFields(state.rules),
+  })
+  settleAfterClose(work, order, account, position, market, close, adlCovered)
+  work.removeOrders.push(order.orderId)
+  return work.toHandled()
+}
+
+function adlCandidates(
+  state: EngineState,
+  marketId: string,
+  market: MarketRules,
+  mark: Fixed,
+): AdlCandidate[] {
+  const marks = markPrices(state)
+  const openInterest = openInterestValues(state, marks)
+  const candidates: AdlCandidate[] = []
+  for (const account of [...state.accounts.values()].sort((a, b) => compareText(a.id, b.id))) {
+    if (isSystemAccount(account.id)) continue
+    const position = account.positions.get(marketId)
+    if (position === undefined || !hasAllMarks(account, marks)) continue
+    const risk = evaluateAccount(state.rules, account, marks, openInterest)
+    const group = risk.groups.find((each) => each.asset === market.instrument.settlementAsset)
+    const positionRisk = group?.positions.find((each) => each.market === marketId)
+    if (group === undefined || positionRisk === undefined) continue
+    const isolated = position.marginMode === 'isolated'
+    const equity = isolated
+      ? add(position.isolatedMargin, positionRisk.unrealizedPnl)
+      : group.crossEquity
+    candidates.push({
+      accountId: account.id,
+      size: position.size,
+      entryPrice: positionRisk.entryPrice,
+      markPrice: mark,
+      entryNotional: abs(position.entryValue),
+      markNotional: positionRisk.notional,
+      unrealizedPnl: positionRisk.unrealizedPnl,
+      positionEquity: equity,
+      walletBalance: isolated ? position.isolatedMargin : group.walletBalance,
+      accountUnrealizedPnl: isolated
+        ? positionRisk.unrealizedPnl
+        : sub(group.crossEquity, group.walletBalance),
+      maintenanceMargin: isolated
+        ? positionRisk.maintenanceRequirement
+        : group.crossMaintenanceMargin,
+    })
+  }
+  return candidates
+}
+
+/** `insurance_fund_deposit` (LIQ-041): money from outside into a fund pool. */
+export function insuranceFundDeposit(
+  state: EngineState,
+  command: InsuranceFundDepositCommand,
+): Handled {
+  if (command.amount <= 0n) return refuse('amount_not_positive', { amount: command.amount })
+  const balance = add(poolBalance(state.liquidation, command.fund, command.asset), command.amount)
+  const markets = [...state.rules.markets.values()]
+    .filter((market) => {
+      const holder = insuranceFundOf(state.rules, market.instrument.market)
+      return (
+        holder.kind === 'insurance_fund' &&
+        holder.fund === command.fund &&
+        market.instrument.settlementAsset === command.asset
+      )
+    })
+    .map((market) => market.instrument.market)
+  const part: LiquidationPlan = {
+    setOrders: [],
+    removeOrders: [],
+    nextOrderNumber: null,
+    historyMarkets: markets.map((market) => ({ fund: command.fund, asset: command.asset, market })),
+    marketPnlDeltas: [],
+    drawnDeltas: [],
+    triggerActive: [],
+    partialTimes: [],
+    shortfalls: [],
+    settledScopes: [],
+  }
+  return {
+    plan: plan({
+      transfers: [
+        {
+          asset: command.asset,
+          from: EXTERNAL,
+          to: { kind: 'insurance_fund', fund: command.fund },
+          amount: command.amount,
+        },
+      ],
+      liquidation: part,
+    }),
+    events: [
+      {
+        type: 'insurance_fund_pool_changed',
+        fund: command.fund,
+        asset: command.asset,
+        market: null,
+        amount: command.amount,
+        balance,
+        reason: 'deposit',
+        rule: 'LIQ-041',
+      },
+    ],
+  }
+}
+
+/** Orders for the breached scopes at a mark (LIQ-010); `null` when nothing is placed. */
+export function liquidationsOnMark(
+  state: EngineState,
+  marks: ReadonlyMap<string, Fixed>,
+  accounts: readonly AccountState[],
+  nowMs: number,
+): { plan: Plan; events: readonly EngineEvent[] } | null {
+  const work = planLiquidationsOnMark(state, marks, accounts, nowMs)
+  if (work === null || (work.events.length === 0 && work.transfers.length === 0)) return null
+  const handled = work.toHandled()
+  assert(!('status' in handled), 'Invariant: placing orders is never refused (LIQ-010)')
+  return handled
+}
