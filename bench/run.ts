@@ -1,6 +1,9 @@
 /**
- * Risk-book benchmark (docs/PERFORMANCE.md). Run: node --expose-gc --import tsx bench/run.ts [--quick]
+ * Benchmarks (docs/PERFORMANCE.md). Run: npm run bench [-- --quick] [-- --only riskbook,journal,simulate]
+ * (= node --expose-gc --import tsx bench/run.ts). Sections: the risk book, the journal
+ * (bench/journal.ts) and the simulator (bench/simulate.ts).
  *
+ * Risk book:
  * Measures, on seeded synthetic accounts (bench/fixtures.ts), the median of several runs after a
  * warm-up: exact full evaluation (all bigint), screened classification (float screen + exact
  * confirmation), the object-based core evaluateAccount as a baseline, a plain float typed-array scan
@@ -8,6 +11,8 @@
  * Prints a table; writes nothing.
  */
 import { evaluateAccount } from '../src/core/margin/evaluate.ts'
+import { benchJournal } from './journal.ts'
+import { benchSimulate } from './simulate.ts'
 import type { Account } from '../src/core/model/account.ts'
 import type { Fixed } from '../src/core/num/fixed.ts'
 import { LiquidationIndex } from '../src/core/riskbook/liquidation-index.ts'
@@ -25,6 +30,12 @@ import {
 } from './fixtures.ts'
 
 const quick = process.argv.includes('--quick')
+const onlyIndex = process.argv.indexOf('--only')
+const sections = new Set(
+  onlyIndex >= 0
+    ? (process.argv[onlyIndex + 1] ?? '').split(',')
+    : ['riskbook', 'journal', 'simulate'],
+)
 const sizes = quick ? [100_000] : [100_000, 1_000_000]
 const runs = quick ? 3 : 5
 const baselineSample = quick ? 5_000 : 20_000
@@ -249,7 +260,13 @@ function benchIndex(book: RiskBook, label: string): void {
   }
 }
 
-for (const count of sizes) benchSize(count)
+if (sections.has('riskbook')) for (const count of sizes) benchSize(count)
+if (sections.has('journal')) {
+  for (const row of await benchJournal({ quick })) rows.push({ ...row, accounts: '–' })
+}
+if (sections.has('simulate')) {
+  for (const row of await benchSimulate(quick)) rows.push({ ...row, accounts: '–' })
+}
 
 const headers = ['measure', 'accounts', 'result', 'note'] as const
 const widths = headers.map((header) =>
