@@ -14,7 +14,58 @@ import {
 import { formatFixed, roundToDecimals } from '../core/num/fixed.ts'
 import { unrealizedPnl } from '../core/model/position-math.ts'
 import type { Scenario } from './parse.ts'
-import type { ScenarioReport } from './run.ts'
+import type { ClearingReport, ScenarioReport } from './run.ts'
+
+function clearingText(report: ClearingReport): string[] {
+  if (report.kind === 'cover_stress') {
+    const { cover } = report
+    const rows = cover.scenarios.map((scenario) => [
+      scenario.scenarioId,
+      scenario.uncollateralised
+        .map((entry) => `${entry.groupId} ${formatFixed(entry.amount)}`)
+        .join(', '),
+      formatFixed(scenario.cover1),
+      formatFixed(scenario.cover2),
+      formatFixed(scenario.emir),
+    ])
+    rows.push([
+      'worst',
+      '',
+      formatFixed(cover.cover1),
+      formatFixed(cover.cover2),
+      formatFixed(cover.emir),
+    ])
+    const adequacy = (['cover1', 'cover2', 'emir'] as const)
+      .map((rule) => `${rule} ${cover.adequate[rule] ? 'adequate' : 'NOT adequate'}`)
+      .join(', ')
+    return [
+      `Cover stress ${report.path}`,
+      table(['scenario', 'uncollateralised losses', 'cover 1', 'cover 2', 'EMIR'], rows),
+      `default fund ${formatFixed(cover.defaultFundSize)}: ${adequacy}`,
+      '',
+    ]
+  }
+  const { plan } = report
+  const rows = plan.draws.map((draw) => [
+    String(draw.trancheIndex + 1),
+    draw.tranche,
+    draw.source,
+    formatFixed(draw.capacity),
+    formatFixed(draw.drawn),
+    draw.payers.length === 0
+      ? ''
+      : draw.payers.length <= 3
+        ? draw.payers.map((payer) => `${payer.payerId} ${formatFixed(payer.amount)}`).join(', ')
+        : `${draw.payers.length} payers`,
+    draw.rule,
+  ])
+  return [
+    `Default waterfall ${report.path} (${plan.policyId})`,
+    table(['#', 'tranche', 'source', 'capacity', 'drawn', 'paid by', 'rule'], rows),
+    `total loss ${formatFixed(plan.totalLoss)}, covered ${formatFixed(plan.covered)}, torn up ${formatFixed(plan.tornUp)}, uncovered ${formatFixed(plan.uncovered)}, default fund replenishment ${formatFixed(plan.defaultFundReplenishment)}`,
+    '',
+  ]
+}
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((header, column) =>
@@ -145,6 +196,7 @@ export function formatReportText(file: string, scenario: Scenario, report: Scena
     ),
     '',
   )
+  for (const clearing of report.clearing) out.push(...clearingText(clearing))
   out.push(`State hash ${report.stateHash}`)
   if (report.failures.length === 0) {
     out.push(`Checks: all ${report.checksPassed} passed`)
@@ -169,6 +221,13 @@ export function reportJson(file: string, report: ScenarioReport): JsonValue {
       result: toCanonicalValue(step.result),
       events: step.events.map((event) => toCanonicalValue(event)),
     })),
+    clearing: report.clearing.map((clearing) =>
+      toCanonicalValue(
+        clearing.kind === 'default_waterfall'
+          ? { step: clearing.path, kind: clearing.kind, plan: clearing.plan }
+          : { step: clearing.path, kind: clearing.kind, cover: clearing.cover },
+      ),
+    ),
     state: JSON.parse(JSON.stringify(toCanonicalValue(report.state))) as JsonValue,
     stateHash: report.stateHash,
     checks: {

@@ -10,6 +10,8 @@ import type { LiquidationExecution } from './parse.ts'
 
 /** One automatic command and what it did. */
 export interface AutoStep {
+  /** The command as executed (for a journal). */
+  readonly command: Command
   readonly sequence: number | null
   readonly timestampMs: number
   readonly type: string
@@ -56,6 +58,7 @@ export function executeLiquidations(
     const sequence = state.lastSequence + 1
     const outcome = execute(state, command, { sequence, timestampMs: nowMs })
     steps.push({
+      command,
       sequence: outcome.result.status === 'ok' ? sequence : null,
       timestampMs: nowMs,
       type: command.type,
@@ -63,12 +66,10 @@ export function executeLiquidations(
       events: outcome.events,
     })
     if (outcome.result.status !== 'ok') {
-      const fallback = execute(
-        state,
-        { type: 'liquidation_takeover', orderId: order.orderId },
-        { sequence, timestampMs: nowMs },
-      )
+      const takeover: Command = { type: 'liquidation_takeover', orderId: order.orderId }
+      const fallback = execute(state, takeover, { sequence, timestampMs: nowMs })
       steps.push({
+        command: takeover,
         sequence: fallback.result.status === 'ok' ? sequence : null,
         timestampMs: nowMs,
         type: 'liquidation_takeover',

@@ -7,6 +7,14 @@
 import { parse as parseYaml } from 'yaml'
 import type { Command, Liquidity } from '../core/engine/index.ts'
 import { REFUSAL_CODES } from '../core/engine/index.ts'
+import { ccpWaterfallPresets } from '../core/loss/ccp-presets.ts'
+import type {
+  ClearingMember,
+  Defaulter,
+  GroupCollateral,
+  StressScenario,
+  WaterfallPolicy,
+} from '../core/loss/default-waterfall.ts'
 import type { MarginMode } from '../core/model/account.ts'
 import { type Fixed, parseFixed } from '../core/num/fixed.ts'
 
@@ -77,6 +85,53 @@ export type ScenarioStep =
       readonly advanceMs: number | null
     }
   | { readonly kind: 'expect'; readonly path: string; readonly expectations: Expectations }
+  | DefaultWaterfallStep
+  | CoverStressStep
+
+/** What a `default_waterfall` step expects; every map and value is optional. */
+export interface WaterfallExpectations {
+  /** Drawn per source name (`ccp_capital:<name>`, `member_default_fund`, ...), summed over tranches. */
+  readonly sources: ReadonlyMap<string, ExpectedDecimal>
+  /** Drawn per tranche name. */
+  readonly tranches: ReadonlyMap<string, ExpectedDecimal>
+  /** Per source name: what each payer (member id, `ccp:<name>`, defaulter) paid. */
+  readonly payers: ReadonlyMap<string, ReadonlyMap<string, ExpectedDecimal>>
+  readonly covered: ExpectedDecimal | null
+  readonly uncovered: ExpectedDecimal | null
+  readonly tornUp: ExpectedDecimal | null
+  readonly replenishment: ExpectedDecimal | null
+}
+
+/**
+ * A clearing house's default waterfall (docs/scenarios.md, SCN-020): a preset policy run over the
+ * members and defaulters written in the step, independent of the trading engine's state.
+ */
+export interface DefaultWaterfallStep {
+  readonly kind: 'default_waterfall'
+  readonly path: string
+  readonly policy: WaterfallPolicy
+  readonly defaulters: readonly Defaulter[]
+  readonly members: readonly ClearingMember[]
+  readonly defaultsInCappedPeriod: number | null
+  readonly capitalRemaining: ReadonlyMap<string, Fixed>
+  readonly expect: WaterfallExpectations
+}
+
+/** Cover-1 / Cover-2 sizing of a default fund (docs/scenarios.md, SCN-021). */
+export interface CoverStressStep {
+  readonly kind: 'cover_stress'
+  readonly path: string
+  readonly defaultFund: Fixed
+  readonly includeOwnDefaultFund: boolean
+  readonly collateral: readonly GroupCollateral[]
+  readonly scenarios: readonly StressScenario[]
+  readonly expect: {
+    readonly cover1: ExpectedDecimal | null
+    readonly cover2: ExpectedDecimal | null
+    readonly emir: ExpectedDecimal | null
+    readonly adequate: ReadonlyMap<'cover1' | 'cover2' | 'emir', boolean>
+  }
+}
 
 /**
  * Automatic execution of liquidation orders (docs/scenarios.md, SCN-010): after each command the
@@ -316,6 +371,15 @@ const STEP_FIELDS: Readonly<Record<string, readonly string[]>> = {
   insurance_fund_deposit: ['fund', 'asset', 'amount'],
   time: ['at', 'advance'],
   expect: ['accounts', 'insuranceFund', 'insurancePools', 'feePool', 'events'],
+  default_waterfall: [
+    'preset',
+    'members',
+    'defaulters',
+    'defaultsInCappedPeriod',
+    'capitalRemaining',
+    'expect',
+  ],
+  cover_stress: ['defaultFund', 'includeOwnDefaultFund', 'collateral', 'scenarios', 'expect'],
 }
 
 function parseStep(node: Node, path: string): ScenarioStep {
@@ -323,6 +387,10 @@ function parseStep(node: Node, path: string): ScenarioStep {
   const allowed = STEP_FIELDS[type] ?? []
   if (type === 'expect')
     return { kind: 'expect', path, expectations: parseExpectations(node, path, ['type']) }
+  if (type === 'default_waterfall')
+    return parseDefaultWaterfall(record(node, path, ['type', ...allowed]), path)
+  if (type === 'cover_stress')
+    return parseCoverStress(record(node, path, ['type', ...allowed]), path)
   const fields = record(node, path, ['type', 'result', ...allowed])
   const at = (key: string) => join(path, key)
   if (type === 'time') {
@@ -433,6 +501,203 @@ function parseStep(node: Node, path: string): ScenarioStep {
     }
   })()
   return { kind: 'command', path, command, expectedResult }
+}
+
+function nonNegative(node: Node, path: string): Fixed {
+  const value = decimal(node, path)
+  if (value < 0n) fail(path, 'is negative')
+  return value
+}
+
+function optionalNonNegative(node: Node, path: string): Fixed {
+  return node === undefined ? (0n as Fixed) : nonNegative(node, path)
+}
+
+function optionalExpected(node: Node, path: string): ExpectedDecimal | null {
+  return node === undefined ? null : expectedDecimal(node, path)
+}
+
+function uniqueIds(ids: readonly string[], path: string, what: string): void {
+  const seen = new Set<string>()
+  for (const id of ids) {
+    if (seen.has(id)) fail(path, `${what} "${id}" is listed twice`)
+    seen.add(id)
+  }
+}
+
+function parseDefaultWaterfall(fields: Record<string, Node>, path: string): DefaultWaterfallStep {
+  const at = (key: string) => join(path, key)
+  const presetId = oneOf(fields.preset, at('preset'), [...ccpWaterfallPresets.keys()])
+  const policy = ccpWaterfallPresets.get(presetId)
+  if (policy === undefined) fail(at('preset'), `"${presetId}" is not a waterfall preset`)
+  const defaulters = list(fields.defaulters, at('defaulters')).map((node, index) => {
+    const itemPath = join(at('defaulters'), index)
+    const item = record(node, itemPath, ['member', 'loss', 'margin', 'defaultFund'])
+    return {
+      memberId: text(item.member, join(itemPath, 'member')),
+      closeOutLoss: nonNegative(item.loss, join(itemPath, 'loss')),
+      margin: optionalNonNegative(item.margin, join(itemPath, 'margin')),
+      defaultFundContribution: optionalNonNegative(item.defaultFund, join(itemPath, 'defaultFund')),
+    }
+  })
+  if (defaulters.length === 0) fail(at('defaulters'), 'lists no defaulter')
+  const members: ClearingMember[] = []
+  list(fields.members, at('members')).forEach((node, index) => {
+    const itemPath = join(at('members'), index)
+    const item = record(node, itemPath, [
+      'member',
+      'count',
+      'defaultFund',
+      'variationMarginGain',
+      'assessmentsAlreadyCalled',
+    ])
+    const id = text(item.member, join(itemPath, 'member'))
+    const count = item.count === undefined ? null : integer(item.count, join(itemPath, 'count'))
+    if (count !== null && (count < 1 || count > 100_000))
+      fail(join(itemPath, 'count'), 'is not between 1 and 100000')
+    const shape = {
+      defaultFundContribution: optionalNonNegative(item.defaultFund, join(itemPath, 'defaultFund')),
+      variationMarginGain: optionalNonNegative(
+        item.variationMarginGain,
+        join(itemPath, 'variationMarginGain'),
+      ),
+      assessmentsAlreadyCalled: optionalNonNegative(
+        item.assessmentsAlreadyCalled,
+        join(itemPath, 'assessmentsAlreadyCalled'),
+      ),
+    }
+    if (count === null) members.push({ memberId: id, ...shape })
+    else
+      for (let number = 1; number <= count; number += 1)
+        members.push({
+          memberId: `${id}${String(number).padStart(String(count).length, '0')}`,
+          ...shape,
+        })
+  })
+  uniqueIds(
+    defaulters.map((defaulter) => defaulter.memberId),
+    at('defaulters'),
+    'defaulter',
+  )
+  uniqueIds(
+    members.map((member) => member.memberId),
+    at('members'),
+    'member',
+  )
+  const capitalNames = policy.tranches.flatMap((tranche) =>
+    tranche.sources.flatMap((source) => (source.kind === 'ccp_capital' ? [source.name] : [])),
+  )
+  const capitalRemaining = new Map<string, Fixed>()
+  for (const [name, value] of Object.entries(
+    optionalRecord(fields.capitalRemaining, at('capitalRemaining')),
+  )) {
+    const valuePath = join(at('capitalRemaining'), name)
+    if (!capitalNames.includes(name))
+      fail(valuePath, `is not a capital tranche of ${policy.id} (${capitalNames.join(', ')})`)
+    capitalRemaining.set(name, nonNegative(value, valuePath))
+  }
+  const expectFields = record(optionalRecord(fields.expect, at('expect')), at('expect'), [
+    'sources',
+    'tranches',
+    'payers',
+    'covered',
+    'uncovered',
+    'tornUp',
+    'replenishment',
+  ])
+  const expectPath = (key: string) => join(at('expect'), key)
+  return {
+    kind: 'default_waterfall',
+    path,
+    policy,
+    defaulters,
+    members,
+    defaultsInCappedPeriod:
+      fields.defaultsInCappedPeriod === undefined
+        ? null
+        : integer(fields.defaultsInCappedPeriod, at('defaultsInCappedPeriod')),
+    capitalRemaining,
+    expect: {
+      sources: decimalsByAsset(expectFields.sources, expectPath('sources')),
+      tranches: decimalsByAsset(expectFields.tranches, expectPath('tranches')),
+      payers: new Map(
+        Object.entries(optionalRecord(expectFields.payers, expectPath('payers'))).map(
+          ([source, node]) => [source, decimalsByAsset(node, join(expectPath('payers'), source))],
+        ),
+      ),
+      covered: optionalExpected(expectFields.covered, expectPath('covered')),
+      uncovered: optionalExpected(expectFields.uncovered, expectPath('uncovered')),
+      tornUp: optionalExpected(expectFields.tornUp, expectPath('tornUp')),
+      replenishment: optionalExpected(expectFields.replenishment, expectPath('replenishment')),
+    },
+  }
+}
+
+function parseCoverStress(fields: Record<string, Node>, path: string): CoverStressStep {
+  const at = (key: string) => join(path, key)
+  const collateral = list(fields.collateral, at('collateral')).map((node, index) => {
+    const itemPath = join(at('collateral'), index)
+    const item = record(node, itemPath, ['group', 'margin', 'defaultFund'])
+    return {
+      groupId: text(item.group, join(itemPath, 'group')),
+      margin: optionalNonNegative(item.margin, join(itemPath, 'margin')),
+      defaultFundContribution: optionalNonNegative(item.defaultFund, join(itemPath, 'defaultFund')),
+    }
+  })
+  uniqueIds(
+    collateral.map((entry) => entry.groupId),
+    at('collateral'),
+    'group',
+  )
+  const scenarios = list(fields.scenarios, at('scenarios')).map((node, index) => {
+    const itemPath = join(at('scenarios'), index)
+    const item = record(node, itemPath, ['scenario', 'losses'])
+    return {
+      scenarioId: text(item.scenario, join(itemPath, 'scenario')),
+      losses: Object.entries(optionalRecord(item.losses, join(itemPath, 'losses'))).map(
+        ([groupId, value]) => ({
+          groupId,
+          stressLoss: nonNegative(value, join(join(itemPath, 'losses'), groupId)),
+        }),
+      ),
+    }
+  })
+  if (scenarios.length === 0) fail(at('scenarios'), 'lists no stress scenario')
+  const expectFields = record(optionalRecord(fields.expect, at('expect')), at('expect'), [
+    'cover1',
+    'cover2',
+    'emir',
+    'adequate',
+  ])
+  const expectPath = (key: string) => join(at('expect'), key)
+  const adequate = new Map<'cover1' | 'cover2' | 'emir', boolean>()
+  for (const [rule, value] of Object.entries(
+    optionalRecord(expectFields.adequate, expectPath('adequate')),
+  )) {
+    const rulePath = join(expectPath('adequate'), rule)
+    const key = oneOf(rule, rulePath, ['cover1', 'cover2', 'emir'] as const)
+    adequate.set(key, oneOf(value, rulePath, ['true', 'false'] as const) === 'true')
+  }
+  return {
+    kind: 'cover_stress',
+    path,
+    defaultFund: nonNegative(fields.defaultFund, at('defaultFund')),
+    includeOwnDefaultFund:
+      fields.includeOwnDefaultFund === undefined
+        ? false
+        : oneOf(fields.includeOwnDefaultFund, at('includeOwnDefaultFund'), [
+            'true',
+            'false',
+          ] as const) === 'true',
+    collateral,
+    scenarios,
+    expect: {
+      cover1: optionalExpected(expectFields.cover1, expectPath('cover1')),
+      cover2: optionalExpected(expectFields.cover2, expectPath('cover2')),
+      emir: optionalExpected(expectFields.emir, expectPath('emir')),
+      adequate,
+    },
+  }
 }
 
 function parseAccount(id: string, node: Node, path: string): ScenarioAccount {

@@ -4,7 +4,9 @@
  * and each step's result, and reports the final state, the event log and the state hash.
  */
 import { createHash } from 'node:crypto'
+import { assert } from '../core/assert.ts'
 import {
+  type Command,
   type CommandResult,
   createEngineState,
   type EngineEvent,
@@ -15,10 +17,23 @@ import {
   execute,
   seedState,
 } from '../core/engine/index.ts'
-import { type Fixed, formatFixed, roundToDecimals, ZERO } from '../core/num/fixed.ts'
+import {
+  type CoverReport,
+  coverStress,
+  planDefaultWaterfall,
+  type WaterfallPlan,
+} from '../core/loss/default-waterfall.ts'
+import { add, type Fixed, formatFixed, roundToDecimals, ZERO } from '../core/num/fixed.ts'
 import type { RuleSet } from '../core/rules/rule-set.ts'
 import { executeLiquidations } from './liquidation-execution.ts'
-import type { ExpectedDecimal, Expectations, Scenario, ScenarioIssue } from './parse.ts'
+import type {
+  CoverStressStep,
+  DefaultWaterfallStep,
+  ExpectedDecimal,
+  Expectations,
+  Scenario,
+  ScenarioIssue,
+} from './parse.ts'
 
 /** One executed command step. */
 export interface StepReport {
@@ -37,9 +52,28 @@ export interface CheckFailure {
   readonly found: string
 }
 
+/** A clearing-house step (SCN-020, SCN-021): what it computed. */
+export type ClearingReport =
+  | { readonly kind: 'default_waterfall'; readonly path: string; readonly plan: WaterfallPlan }
+  | { readonly kind: 'cover_stress'; readonly path: string; readonly cover: CoverReport }
+
+/** Called after each executed command, automatic ones included, in order. */
+export type CommandObserver = (step: StepReport, command: Command) => void
+
+export interface RunScenarioOptions {
+  /**
+   * `state` (default): seed balances and positions directly (ENG-012). `commands`: turn seeded
+   * balances into `deposit` commands at the start time, so that every change is a command (a
+   * journal's input stream); seeded positions are then refused by `seedCommandsIssue`.
+   */
+  readonly seed?: 'state' | 'commands'
+  readonly onCommand?: CommandObserver
+}
+
 export interface ScenarioReport {
   readonly state: EngineState
   readonly steps: readonly StepReport[]
+  readonly clearing: readonly ClearingReport[]
   readonly checksPassed: number
   readonly failures: readonly CheckFailure[]
   /** `sha256:` + hex SHA-256 of the canonical state. */
@@ -68,6 +102,10 @@ class Checker {
         expected: expected.text,
         found: found === null ? 'none' : formatFixed(found),
       })
+  }
+
+  optional(path: string, expected: ExpectedDecimal | null, found: Fixed): void {
+    if (expected !== null) this.decimal(path, expected, found)
   }
 
   equal(path: string, expected: string, found: string): void {
@@ -132,6 +170,79 @@ function checkExpectations(
     checker.equal(`${base}.events.${type}`, String(count), String(eventCounts.get(type) ?? 0))
 }
 
+function runDefaultWaterfall(checker: Checker, step: DefaultWaterfallStep): ClearingReport {
+  const plan = planDefaultWaterfall(step.policy, {
+    defaulters: step.defaulters,
+    members: step.members,
+    ...(step.defaultsInCappedPeriod === null
+      ? {}
+      : { defaultsInCappedPeriod: step.defaultsInCappedPeriod }),
+    ccpCapitalRemaining: step.capitalRemaining,
+  })
+  const base = `${step.path}.expect`
+  const totals = (key: (draw: WaterfallPlan['draws'][number]) => string) => {
+    const result = new Map<string, Fixed>()
+    for (const draw of plan.draws)
+      result.set(key(draw), add(result.get(key(draw)) ?? ZERO, draw.drawn))
+    return result
+  }
+  const bySource = totals((draw) => draw.source)
+  const byTranche = totals((draw) => draw.tranche)
+  for (const [source, expected] of step.expect.sources)
+    checker.decimal(`${base}.sources.${source}`, expected, bySource.get(source) ?? null)
+  for (const [tranche, expected] of step.expect.tranches)
+    checker.decimal(`${base}.tranches.${tranche}`, expected, byTranche.get(tranche) ?? null)
+  for (const [source, payers] of step.expect.payers) {
+    const paid = new Map<string, Fixed>()
+    for (const draw of plan.draws)
+      if (draw.source === source)
+        for (const payer of draw.payers)
+          paid.set(payer.payerId, add(paid.get(payer.payerId) ?? ZERO, payer.amount))
+    for (const [payer, expected] of payers)
+      checker.decimal(`${base}.payers.${source}.${payer}`, expected, paid.get(payer) ?? ZERO)
+  }
+  checker.optional(`${base}.covered`, step.expect.covered, plan.covered)
+  checker.optional(`${base}.uncovered`, step.expect.uncovered, plan.uncovered)
+  checker.optional(`${base}.tornUp`, step.expect.tornUp, plan.tornUp)
+  checker.optional(
+    `${base}.replenishment`,
+    step.expect.replenishment,
+    plan.defaultFundReplenishment,
+  )
+  return { kind: 'default_waterfall', path: step.path, plan }
+}
+
+function runCoverStress(checker: Checker, step: CoverStressStep): ClearingReport {
+  const cover = coverStress(step.scenarios, step.collateral, {
+    includeOwnDefaultFund: step.includeOwnDefaultFund,
+    defaultFundSize: step.defaultFund,
+  })
+  const base = `${step.path}.expect`
+  checker.optional(`${base}.cover1`, step.expect.cover1, cover.cover1)
+  checker.optional(`${base}.cover2`, step.expect.cover2, cover.cover2)
+  checker.optional(`${base}.emir`, step.expect.emir, cover.emir)
+  for (const [rule, expected] of step.expect.adequate)
+    checker.equal(`${base}.adequate.${rule}`, String(expected), String(cover.adequate[rule]))
+  return { kind: 'cover_stress', path: step.path, cover }
+}
+
+/**
+ * Why a scenario cannot be seeded with commands (`seed: 'commands'`): the command stream has no
+ * way to open a position at an entry price without a trade. `null` when it can.
+ */
+export function seedCommandsIssue(scenario: Scenario): ScenarioIssue | null {
+  for (const account of scenario.accounts) {
+    const [position] = account.positions
+    if (position !== undefined)
+      return {
+        path: `accounts.${account.id}.positions.${position.market}`,
+        message:
+          'a seeded position cannot be journaled (the journal records commands only); open it with a trade step instead',
+      }
+  }
+  return null
+}
+
 /** Checks what a scenario names against the rule set: markets of positions, lots and prices. */
 export function checkScenarioAgainstRules(
   scenario: Scenario,
@@ -166,16 +277,61 @@ export function checkScenarioAgainstRules(
   return null
 }
 
-/** Runs `scenario` under `rules`. The caller has checked it with `checkScenarioAgainstRules`. */
-export function runScenario(scenario: Scenario, rules: RuleSet): ScenarioReport {
+/**
+ * Runs `scenario` under `rules`. The caller has checked it with `checkScenarioAgainstRules` (and,
+ * with `seed: 'commands'`, with `seedCommandsIssue`).
+ */
+export function runScenario(
+  scenario: Scenario,
+  rules: RuleSet,
+  options: RunScenarioOptions = {},
+): ScenarioReport {
   const state = createEngineState(rules)
-  seedState(state, scenario.accounts, scenario.startMs)
   const checker = new Checker()
   const steps: StepReport[] = []
+  const clearing: ClearingReport[] = []
   const eventCounts = new Map<string, number>()
+  const observe = (step: StepReport, command: Command) => {
+    steps.push(step)
+    options.onCommand?.(step, command)
+  }
+  if (options.seed === 'commands') {
+    assert(
+      seedCommandsIssue(scenario) === null,
+      'Invariant: only balances are seeded with commands (SCN-030)',
+    )
+    for (const account of scenario.accounts)
+      for (const [asset, amount] of account.balances) {
+        const command: Command = { type: 'deposit', account: account.id, asset, amount }
+        const sequence = state.lastSequence + 1
+        const outcome = execute(state, command, { sequence, timestampMs: scenario.startMs })
+        checker.equal(
+          `accounts.${account.id}.balances.${asset}.result`,
+          'ok',
+          outcome.result.status,
+        )
+        observe(
+          {
+            path: `accounts.${account.id}.balances.${asset}`,
+            sequence: outcome.result.status === 'ok' ? sequence : null,
+            timestampMs: scenario.startMs,
+            type: command.type,
+            result: outcome.result,
+            events: outcome.events,
+          },
+          command,
+        )
+      }
+  } else seedState(state, scenario.accounts, scenario.startMs)
   let nowMs = scenario.startMs
   for (const step of scenario.timeline) {
     switch (step.kind) {
+      case 'default_waterfall':
+        clearing.push(runDefaultWaterfall(checker, step))
+        break
+      case 'cover_stress':
+        clearing.push(runCoverStress(checker, step))
+        break
       case 'time':
         nowMs = step.atMs ?? nowMs + (step.advanceMs ?? 0)
         break
@@ -188,19 +344,22 @@ export function runScenario(scenario: Scenario, rules: RuleSet): ScenarioReport 
         for (const event of outcome.events)
           eventCounts.set(event.type, (eventCounts.get(event.type) ?? 0) + 1)
         checker.equal(`${step.path}.result`, step.expectedResult, outcome.result.status)
-        steps.push({
-          path: step.path,
-          sequence: outcome.result.status === 'ok' ? sequence : null,
-          timestampMs: nowMs,
-          type: step.command.type,
-          result: outcome.result,
-          events: outcome.events,
-        })
+        observe(
+          {
+            path: step.path,
+            sequence: outcome.result.status === 'ok' ? sequence : null,
+            timestampMs: nowMs,
+            type: step.command.type,
+            result: outcome.result,
+            events: outcome.events,
+          },
+          step.command,
+        )
         if (scenario.liquidationExecution !== null)
           for (const auto of executeLiquidations(state, scenario.liquidationExecution, nowMs)) {
             for (const event of auto.events)
               eventCounts.set(event.type, (eventCounts.get(event.type) ?? 0) + 1)
-            steps.push({ ...auto, path: `${step.path} (auto)` })
+            observe({ ...auto, path: `${step.path} (auto)` }, auto.command)
           }
         break
       }
@@ -210,6 +369,7 @@ export function runScenario(scenario: Scenario, rules: RuleSet): ScenarioReport 
   return {
     state,
     steps,
+    clearing,
     checksPassed: checker.passed,
     failures: checker.failures,
     stateHash: stateHashOf(state),
