@@ -2,10 +2,16 @@
  * `lor explain --account ID | --event SEQ [--db PATH|URL] [--limit N] [--json]` (docs/journal.md,
  * JNL-017): the causal chain of an entry, or an account's history, in words or JSON, from what the
  * journal recorded: the triggering command and prices, equity and maintenance margin, the rule set
- * in force, fills and fund movements.
+ * in force, fills and fund movements; for an account, every liquidation it took part in as a chain
+ * from the triggering mark to the final allocation (liquidated, deleveraged or charged).
  */
 import type { Command } from 'commander'
-import { explainAccount, explainEntry, formatEntryExplanation } from '../journal/explain.ts'
+import {
+  explainAccount,
+  explainEntry,
+  formatEntryExplanation,
+  formatLiquidationChain,
+} from '../journal/explain.ts'
 import { inputError, withInputErrors } from './errors.ts'
 import { addDatabaseOption, openJournalOption, reportJournalError } from './journal-options.ts'
 
@@ -69,7 +75,13 @@ async function explain(options: ExplainOptions): Promise<void> {
     const shown =
       history.entries.length < history.total ? ` (the last ${history.entries.length})` : ''
     const body = history.entries.map(formatEntryExplanation).join('\n\n')
-    process.stdout.write(`account ${account}: ${history.total} entries${shown}\n\n${body}\n`)
+    const chains =
+      history.liquidations.length === 0
+        ? ''
+        : `\n\nliquidations ${account} took part in (${history.liquidations.length}), in causal order:\n\n${history.liquidations.map(formatLiquidationChain).join('\n\n')}`
+    process.stdout.write(
+      `account ${account}: ${history.total} entries${shown}\n\n${body}${chains}\n`,
+    )
   } catch (error) {
     if (!reportJournalError(error)) throw error
   } finally {

@@ -1,7 +1,8 @@
 /**
  * `lor simulate`: stress-tests rule sets on a price path and a population of accounts
  * (docs/simulator.md, SIMRUN-*). With no arguments it runs the built-in crash through three presets,
- * writes reports/simulation.html and prints a summary table. Exit 0 on success, 2 on bad input.
+ * writes reports/simulation.html, journals every engine command into reports/journal/ (one SQLite
+ * journal per rule set; `--no-journal` turns it off) and prints a summary table. Exit 0 on success, 2 on bad input.
  * Ctrl-C during a Monte Carlo run stops it and writes what finished.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -24,6 +25,11 @@ import {
   DEFAULT_SCENARIO_OPTIONS,
   type ScenarioOptions,
 } from '../sim/run/scenario.ts'
+import {
+  DEFAULT_JOURNAL_DIRECTORY,
+  runSeedJournaled,
+  type WrittenJournal,
+} from '../sim/run/journal.ts'
 import { withMonteCarloLosses } from '../sim/run/simulate.ts'
 import { inputError, withInputErrors } from './errors.ts'
 
@@ -45,6 +51,8 @@ interface SimulateFlags {
   readonly volumeRatio?: string
   readonly impactHalfLife?: string
   readonly insuranceFund?: string
+  /** Directory of the journals, or false with --no-journal. */
+  readonly journal?: string | false
 }
 
 /** Default path of the HTML report. */
@@ -128,6 +136,12 @@ export function registerSimulateCommand(program: Command): void {
       'insurance fund of each rule set at the start, in its settlement asset',
       '0',
     )
+    .option(
+      '--journal <dir>',
+      'journal every engine command into DIR/<rule-set-id>.db (SQLite; first seed only)',
+      DEFAULT_JOURNAL_DIRECTORY,
+    )
+    .option('--no-journal', 'do not journal the run')
     .action(withInputErrors((flags: SimulateFlags) => simulate(flags)))
 }
 
@@ -214,15 +228,31 @@ async function simulate(flags: SimulateFlags): Promise<void> {
   const progress = seeds.length > 1 ? createProgress(seeds.length, 'seeds') : null
   if (seeds.length === 1) process.stderr.write(`Simulating ${options.ruleSets.join(', ')}...\n`)
   let outcome: Awaited<ReturnType<typeof runMonteCarlo>>
+  const journalDirectory =
+    flags.journal === false || flags.journal === undefined ? null : resolve(flags.journal)
+  let journals: readonly WrittenJournal[]
   try {
-    outcome = await runMonteCarlo({
-      options,
-      seeds,
-      workers,
-      fullSeeds: [firstSeed],
-      signal: controller.signal,
-      ...(progress === null ? {} : { onProgress: ({ done }) => progress.update(done) }),
-    })
+    // One seed journaled runs once, here; Monte Carlo journals its first seed after the run.
+    const journaled =
+      journalDirectory !== null && seeds.length === 1
+        ? await runSeedJournaled(options, firstSeed, journalDirectory)
+        : null
+    outcome =
+      journaled !== null
+        ? { results: [journaled.result], interrupted: false }
+        : await runMonteCarlo({
+            options,
+            seeds,
+            workers,
+            fullSeeds: [firstSeed],
+            signal: controller.signal,
+            ...(progress === null ? {} : { onProgress: ({ done }) => progress.update(done) }),
+          })
+    journals =
+      journaled?.journals ??
+      (journalDirectory === null || outcome.results.length === 0
+        ? []
+        : (await runSeedJournaled(options, firstSeed, journalDirectory)).journals)
   } catch (error) {
     if (error instanceof ScenarioInputError) {
       const first = error.issues[0]
@@ -279,6 +309,7 @@ async function simulate(flags: SimulateFlags): Promise<void> {
           })),
           interrupted: outcome.interrupted,
           report: reportPath,
+          journals,
         },
         (_key, value: unknown) => (typeof value === 'bigint' ? formatFixed(value as Fixed) : value),
         2,
@@ -296,7 +327,17 @@ async function simulate(flags: SimulateFlags): Promise<void> {
       ),
     )
   }
+  if (flags.json !== true && journals.length > 0) process.stdout.write(journalText(journals))
   if (outcome.interrupted) process.exitCode = 130
+}
+
+/** Where the journals went, and how to use them. */
+function journalText(journals: readonly WrittenJournal[]): string {
+  const lines = journals.map(
+    (journal) =>
+      `  ${journal.path}  ${journal.entries} entries, final state hash ${journal.stateHash ?? '-'}`,
+  )
+  return `Journal (lor replay --db FILE; lor explain --db FILE --account ID):\n${lines.join('\n')}\n`
 }
 
 function aggregate(results: readonly SeedResult[]): MonteCarloMetrics[] {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { contractValue } from '../../core/model/position-math.ts'
 import { abs, type Fixed, fixedOf, toNumber } from '../../core/num/fixed.ts'
+import type { RuleSet } from '../../core/rules/rule-set.ts'
 import type { ImpactParams } from '../impact.ts'
 import { populationHash } from '../population.ts'
 import {
@@ -12,6 +13,7 @@ import {
   type SimulationResult,
   simulationResultToJson,
 } from '../report/result.ts'
+import type { CommandRecorder } from './journal.ts'
 import { type RunMetrics, runMetrics } from './run-metrics.ts'
 import type { BuiltScenario, ScenarioOptions } from './scenario.ts'
 import { mapPopulation, simulatedMarketOf } from './setup.ts'
@@ -60,11 +62,15 @@ export function impactParamsOf(built: BuiltScenario, options: ScenarioOptions): 
   }
 }
 
-/** Runs every rule set of `built` through its path and population. Throws on a mapping problem. */
+/**
+ * Runs every rule set of `built` through its path and population. Throws on a mapping problem.
+ * `recorderOf` gives a rule set's command recorder when the run is journaled (`journal.ts`).
+ */
 export function runSimulation(
   built: BuiltScenario,
   options: ScenarioOptions,
   seed: number,
+  recorderOf?: (ruleSet: RuleSet) => CommandRecorder,
 ): SimulationRun {
   const impact = impactParamsOf(built, options)
   const runs: RuleSetRun[] = []
@@ -84,6 +90,7 @@ export function runSimulation(
       impact,
       maxIterationsPerStep: options.maxIterationsPerStep,
       insuranceFund: fixedOf(options.insuranceFund),
+      ...(recorderOf === undefined ? {} : { recorder: recorderOf(ruleSet) }),
     })
     runs.push({
       outcome: output.outcome,
