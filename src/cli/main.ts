@@ -10,6 +10,7 @@ import { registerPortfolioCommand } from './portfolio.ts'
 import { registerRulesCommand } from './rules.ts'
 import { registerExplainCommand } from './explain.ts'
 import { registerReplayCommand } from './replay.ts'
+import { registerServeCommand } from './serve.ts'
 
 const program = new Command()
 program
@@ -27,5 +28,6 @@ registerPortfolioCommand(program)
 registerRulesCommand(program)
 registerReplayCommand(program)
 registerExplainCommand(program)
+registerServeCommand(program)
 
 await program.parseAsync(process.argv)

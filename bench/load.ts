@@ -1,0 +1,238 @@
+/**
+ * Load test of the risk service (docs/service.md "Load"): starts `lor serve` as its own process on a
+ * throw-away SQLite journal, opens accounts, then drives sustained price and fill ingestion over
+ * loopback HTTP from concurrent clients for a fixed duration (60 s; --quick: 10 s), every request
+ * with an idempotency key. Reports throughput, p50/p99/max latency, errors (expected: zero) and the
+ * server's resident memory (start, peak, end). `benchLoad()` returns the figures; alone:
+ * `node --import tsx bench/load.ts [--quick] [--seconds N] [--clients N]`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** What one load run measured. */
+export interface LoadFigures {
+  readonly seconds: number
+  readonly clients: number
+  readonly requests: number
+  readonly prices: number
+  readonly fills: number
+  readonly errors: number
+  readonly errorSamples: readonly string[]
+  readonly requestsPerSecond: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly maxMs: number
+  readonly rssStartMiB: number
+  readonly rssPeakMiB: number
+  readonly rssEndMiB: number
+  readonly journalEntries: number
+}
+
+export interface LoadOptions {
+  readonly quick?: boolean
+  /** Duration of the measured phase (default 60 s, quick 10 s). */
+  readonly seconds?: number
+  /** Concurrent clients (default 16). */
+  readonly clients?: number
+  /** Accounts trading (default 200). */
+  readonly accounts?: number
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const ADMIN_KEY = `load-test-admin-key-${process.pid}-0123456789`
+
+function rssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const match = /VmRSS:\s+(\d+) kB/.exec(status)
+    return match?.[1] === undefined ? 0 : Number(match[1]) / 1024
+  } catch {
+    return 0
+  }
+}
+
+function percentile(sorted: readonly number[], share: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? 0
+}
+
+function startServer(database: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    ['bin/lor.js', 'serve', '--port', '0', '--db', database, '--rate-limit', '0'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOR_ADMIN_KEY: ADMIN_KEY },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
+  return new Promise((resolve, reject) => {
+    let output = ''
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening on (http:\/\/\S+) /.exec(output)
+      if (match?.[1] !== undefined) resolve({ child, url: match[1] })
+    })
+    child.once('exit', (code) => reject(new Error(`lor serve exited (${String(code)}): ${output}`)))
+  })
+}
+
+/** Runs the load test (see the module note). */
+export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures> {
+  const seconds = options.seconds ?? (options.quick === true ? 10 : 60)
+  const clients = options.clients ?? 16
+  const accounts = options.accounts ?? 200
+  const directory = mkdtempSync(join(tmpdir(), 'lor-load-'))
+  const { child, url } = await startServer(join(directory, 'lor.db'))
+  const pid = child.pid ?? 0
+  const post = async (path: string, body: unknown, key: string): Promise<Response> =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        'content-type': 'application/json',
+        'idempotency-key': key,
+      },
+      body: JSON.stringify(body),
+    })
+  try {
+    for (let index = 0; index < accounts; index += 1) {
+      const answer = await post(
+        '/v1/deposits',
+        { account: `trader-${index}`, asset: 'USDT', amount: '1000000' },
+        `deposit-${index}`,
+      )
+      if (answer.status !== 200) throw new Error(`deposit: ${await answer.text()}`)
+    }
+    await post('/v1/prices', { market: 'BTCUSDT', mark: '60000' }, 'price-start')
+    const rssStart = rssMiB(pid)
+    let rssPeak = rssStart
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, rssMiB(pid))
+    }, 250)
+    const latencies: number[] = []
+    let prices = 0
+    let fills = 0
+    let errors = 0
+    const errorSamples: string[] = []
+    let sequence = 0
+    let mark = 600_000 // in ticks of 0.1
+    const started = performance.now()
+    const deadline = started + seconds * 1000
+    const worker = async (client: number): Promise<void> => {
+      let state = (client + 1) * 2_654_435_761
+      const next = (): number => {
+        state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
+        return state / 2_147_483_648
+      }
+      while (performance.now() < deadline) {
+        sequence += 1
+        const isPrice = sequence % 4 === 0
+        let path: string
+        let body: unknown
+        if (isPrice) {
+          mark = Math.min(612_000, Math.max(588_000, mark + Math.round((next() - 0.5) * 40)))
+          path = '/v1/prices'
+          body = { market: 'BTCUSDT', mark: (mark / 10).toFixed(1) }
+        } else {
+          const account = Math.floor(next() * accounts)
+          path = '/v1/fills'
+          body = {
+            account: `trader-${account}`,
+            market: 'BTCUSDT',
+            size: next() < 0.5 ? '0.001' : '-0.001',
+            price: (mark / 10).toFixed(1),
+            liquidity: next() < 0.5 ? 'maker' : 'taker',
+          }
+        }
+        const begin = performance.now()
+        const answer = await post(path, body, `load-${client}-${sequence}`)
+        const text = await answer.text()
+        latencies.push(performance.now() - begin)
+        if (answer.status !== 200) {
+          errors += 1
+          if (errorSamples.length < 5) errorSamples.push(`${answer.status} ${text.slice(0, 200)}`)
+        } else if (isPrice) prices += 1
+        else fills += 1
+      }
+    }
+    await Promise.all(Array.from({ length: clients }, (_, client) => worker(client)))
+    const elapsed = (performance.now() - started) / 1000
+    clearInterval(sampler)
+    const health = (await (await fetch(`${url}/health`)).json()) as { durableSequence: number }
+    const sorted = [...latencies].sort((a, b) => a - b)
+    return {
+      seconds: elapsed,
+      clients,
+      requests: latencies.length,
+      prices,
+      fills,
+      errors,
+      errorSamples,
+      requestsPerSecond: latencies.length / elapsed,
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      maxMs: sorted.at(-1) ?? 0,
+      rssStartMiB: rssStart,
+      rssPeakMiB: rssPeak,
+      rssEndMiB: rssMiB(pid),
+      journalEntries: health.durableSequence,
+    }
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+    rmSync(directory, { recursive: true, force: true })
+  }
+}
+
+/** The figures as table rows (measure, result). */
+export function loadRows(figures: LoadFigures): [string, string][] {
+  const fixed = (value: number, digits = 1) => value.toFixed(digits)
+  return [
+    [
+      'duration',
+      `${fixed(figures.seconds)} s, ${figures.clients} concurrent clients over loopback HTTP`,
+    ],
+    [
+      'requests',
+      `${figures.requests} (${figures.prices} prices, ${figures.fills} fills), ${figures.errors} errors`,
+    ],
+    [
+      'throughput',
+      `${fixed(figures.requestsPerSecond, 0)} commands/s, each durable in the journal`,
+    ],
+    [
+      'latency',
+      `p50 ${fixed(figures.p50Ms)} ms, p99 ${fixed(figures.p99Ms)} ms, max ${fixed(figures.maxMs)} ms`,
+    ],
+    [
+      'server RSS',
+      `${fixed(figures.rssStartMiB, 0)} MiB at start, ${fixed(figures.rssPeakMiB, 0)} MiB peak, ${fixed(figures.rssEndMiB, 0)} MiB at end`,
+    ],
+    ['journal entries', String(figures.journalEntries)],
+  ]
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const argument = (name: string): number | undefined => {
+    const index = process.argv.indexOf(name)
+    return index < 0 ? undefined : Number(process.argv[index + 1])
+  }
+  const seconds = argument('--seconds')
+  const clients = argument('--clients')
+  const accounts = argument('--accounts')
+  const figures = await benchLoad({
+    quick: process.argv.includes('--quick'),
+    ...(seconds === undefined ? {} : { seconds }),
+    ...(clients === undefined ? {} : { clients }),
+    ...(accounts === undefined ? {} : { accounts }),
+  })
+  for (const [measure, result] of loadRows(figures))
+    process.stdout.write(`${measure.padEnd(18)}${result}\n`)
+  for (const sample of figures.errorSamples) process.stdout.write(`error: ${sample}\n`)
+  if (figures.errors > 0) process.exitCode = 1
+}
