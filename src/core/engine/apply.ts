@@ -1,16 +1,32 @@
 /**
  * The one place that changes engine state (ENG-005): checks a plan's own invariants, applies it,
- * then checks the whole state's invariants (invariants.ts). A violated invariant throws
- * `InvariantError`: it is a bug, and the state can no longer be trusted.
+ * keeps the running totals and indexes (state-index.ts) up to date, then checks the invariants of
+ * what the command touched, always, and of the whole state when verification is on (ENG-013,
+ * invariants.ts). A violated invariant throws `InvariantError`: it is a bug, and the state can no
+ * longer be trusted.
  */
-import { assert } from '../assert.ts'
+import { InvariantError } from '../assert.ts'
 import type { Position } from '../model/account.ts'
 import { quotingOf } from '../model/instrument.ts'
-import { add, type Fixed, neg, ZERO } from '../num/fixed.ts'
-import { checkInvariants } from './invariants.ts'
+import { add, type Fixed, neg, sub, ZERO } from '../num/fixed.ts'
+import { invalidateHolder } from './mark-screen.ts'
+import { checkFundPools, checkInvariants, checkTouched, type Touched } from './invariants.ts'
 import { applyLiquidationPart } from './liquidation/apply-part.ts'
 import type { Holder, Plan } from './plan.ts'
-import { emptyAccount, type EngineState } from './state.ts'
+import { type AccountState, emptyAccount, type EngineState } from './state.ts'
+import {
+  addHolder,
+  addToTotal,
+  type EngineIndex,
+  engineIndexOf,
+  heldByAccount,
+  removeHolder,
+} from './state-index.ts'
+
+/** Throws `InvariantError` with the message built only when the condition fails. */
+function check(condition: boolean, message: () => string): asserts condition {
+  if (!condition) throw new InvariantError(message())
+}
 
 /** A key naming one holder and asset; used to net transfers. */
 function holderKey(holder: Holder, asset: string): string {
@@ -49,14 +65,15 @@ function netTransfers(planned: Plan): Map<string, Net> {
     else net.amount = add(net.amount, amount)
   }
   for (const transfer of planned.transfers) {
-    assert(
+    check(
       transfer.amount > 0n,
-      `Invariant: a transfer moves a positive amount (INV-004, asset=${transfer.asset}, amount=${transfer.amount})`,
+      () =>
+        `Invariant: a transfer moves a positive amount (INV-004, asset=${transfer.asset}, amount=${transfer.amount})`,
     )
     const fromKey = holderKey(transfer.from, transfer.asset)
-    assert(
+    check(
       fromKey !== holderKey(transfer.to, transfer.asset),
-      `Invariant: a transfer moves between two holders (INV-004, holder=${fromKey})`,
+      () => `Invariant: a transfer moves between two holders (INV-004, holder=${fromKey})`,
     )
     credit(transfer.from, transfer.asset, neg(transfer.amount))
     credit(transfer.to, transfer.asset, transfer.amount)
@@ -67,9 +84,10 @@ function netTransfers(planned: Plan): Map<string, Net> {
 /** The settlement asset and quoting of a market in the rule set in force. */
 function marketOf(state: EngineState, market: string) {
   const rules = state.rules.markets.get(market)
-  assert(
+  check(
     rules !== undefined,
-    `Invariant: positions and isolated margins belong to listed markets (INV-004, market=${market})`,
+    () =>
+      `Invariant: positions and isolated margins belong to listed markets (INV-004, market=${market})`,
   )
   return rules.instrument
 }
@@ -94,42 +112,71 @@ export function applyPlan(
   for (const net of nets.values()) {
     if (net.holder.kind === 'position') {
       const instrument = marketOf(state, net.holder.market)
-      assert(
+      const holder = net.holder
+      check(
         net.asset === instrument.settlementAsset,
-        `Invariant: a position holds its settlement asset only (INV-004, market=${net.holder.market}, asset=${net.asset})`,
+        () =>
+          `Invariant: a position holds its settlement asset only (INV-004, market=${holder.market}, asset=${net.asset})`,
       )
-      const key = `${net.holder.account}\u0000${net.holder.market}`
+      const key = `${holder.account}\u0000${holder.market}`
       const entryDelta = entryDeltas.get(key) ?? ZERO
       const cashLegDelta = quotingOf(instrument.kind) === 'linear' ? neg(entryDelta) : entryDelta
-      assert(
+      check(
         cashLegDelta === net.amount,
-        `Invariant: a position's cash leg moves by its net transfer (INV-004, account=${net.holder.account}, market=${net.holder.market}, cashLegDelta=${cashLegDelta}, transfer=${net.amount})`,
+        () =>
+          `Invariant: a position's cash leg moves by its net transfer (INV-004, account=${holder.account}, market=${holder.market}, cashLegDelta=${cashLegDelta}, transfer=${net.amount})`,
       )
       entryDeltas.delete(key)
     }
     if (net.holder.kind === 'clearing') {
-      assert(
+      check(
         net.amount === 0n,
-        `Invariant: clearing nets to zero within a plan (INV-005, asset=${net.asset}, net=${net.amount})`,
+        () =>
+          `Invariant: clearing nets to zero within a plan (INV-005, asset=${net.asset}, net=${net.amount})`,
       )
     }
   }
   for (const [key, entryDelta] of entryDeltas) {
-    assert(
+    check(
       entryDelta === 0n,
-      `Invariant: an entry value changes only against a transfer (INV-004, position=${key.replace('\u0000', '/')}, entryValueDelta=${entryDelta})`,
+      () =>
+        `Invariant: an entry value changes only against a transfer (INV-004, position=${key.replace('\u0000', '/')}, entryValueDelta=${entryDelta})`,
     )
   }
 
+  // What the command touches, and what it held before (ENG-013): the running totals move by
+  // the difference, and the touched accounts and markets are checked below.
+  const index = engineIndexOf(state)
+  const touchedAccounts = new Set<string>(planned.openAccounts)
+  for (const change of planned.positionChanges) touchedAccounts.add(change.account)
+  for (const setting of planned.settingChanges) touchedAccounts.add(setting.account)
+  const touchedAssets = new Set<string>()
+  for (const net of nets.values()) {
+    touchedAssets.add(net.asset)
+    const holder = net.holder
+    if (holder.kind === 'wallet' || holder.kind === 'isolated_margin' || holder.kind === 'position')
+      touchedAccounts.add(holder.account)
+  }
+  const before = new Map<string, AccountFootprint>()
+  for (const id of touchedAccounts) {
+    const account = state.accounts.get(id)
+    if (account !== undefined) before.set(id, footprintOf(state, account))
+  }
+  const poolsBefore = new Map<string, Fixed>()
+  for (const asset of touchedAssets) poolsBefore.set(asset, venuePoolsOf(state, asset))
+
   for (const id of planned.openAccounts) {
-    assert(!state.accounts.has(id), `Invariant: an account is opened once (INV-004, account=${id})`)
+    check(
+      !state.accounts.has(id),
+      () => `Invariant: an account is opened once (INV-004, account=${id})`,
+    )
     state.accounts.set(id, emptyAccount(id))
   }
   const accountOf = (id: string) => {
     const account = state.accounts.get(id)
-    assert(
+    check(
       account !== undefined,
-      `Invariant: plans name existing accounts (INV-004, account=${id})`,
+      () => `Invariant: plans name existing accounts (INV-004, account=${id})`,
     )
     return account
   }
@@ -142,9 +189,10 @@ export function applyPlan(
     })
     const position = account.positions.get(setting.market)
     if (position !== undefined) {
-      assert(
+      check(
         position.marginMode === setting.marginMode,
-        `Invariant: an open position keeps its margin mode (INV-004, account=${setting.account}, market=${setting.market})`,
+        () =>
+          `Invariant: an open position keeps its margin mode (INV-004, account=${setting.account}, market=${setting.market})`,
       )
       account.positions.set(setting.market, { ...position, leverage: setting.leverage })
     }
@@ -185,17 +233,20 @@ export function applyPlan(
       case 'isolated_margin': {
         const account = accountOf(holder.account)
         const position = account.positions.get(holder.market)
-        assert(
+        check(
           position !== undefined,
-          `Invariant: isolated margin belongs to a position (INV-004, account=${holder.account}, market=${holder.market})`,
+          () =>
+            `Invariant: isolated margin belongs to a position (INV-004, account=${holder.account}, market=${holder.market})`,
         )
-        assert(
+        check(
           position.marginMode === 'isolated',
-          `Invariant: only isolated positions hold isolated margin (INV-006, account=${holder.account}, market=${holder.market})`,
+          () =>
+            `Invariant: only isolated positions hold isolated margin (INV-006, account=${holder.account}, market=${holder.market})`,
         )
-        assert(
+        check(
           net.asset === marketOf(state, holder.market).settlementAsset,
-          `Invariant: isolated margin is in the settlement asset (INV-004, market=${holder.market})`,
+          () =>
+            `Invariant: isolated margin is in the settlement asset (INV-004, market=${holder.market})`,
         )
         account.positions.set(holder.market, {
           ...position,
@@ -239,13 +290,15 @@ export function applyPlan(
     const account = accountOf(accountId)
     const position = account.positions.get(market)
     if (position === undefined || position.size !== 0n) continue
-    assert(
+    check(
       position.entryValue === 0n,
-      `Invariant: a closed position leaves no entry value (INV-003, account=${accountId}, market=${market}, entryValue=${position.entryValue})`,
+      () =>
+        `Invariant: a closed position leaves no entry value (INV-003, account=${accountId}, market=${market}, entryValue=${position.entryValue})`,
     )
-    assert(
+    check(
       position.isolatedMargin === 0n,
-      `Invariant: a closed position's isolated margin returns to the wallet (INV-003, account=${accountId}, market=${market}, isolatedMargin=${position.isolatedMargin})`,
+      () =>
+        `Invariant: a closed position's isolated margin returns to the wallet (INV-003, account=${accountId}, market=${market}, isolatedMargin=${position.isolatedMargin})`,
     )
     account.positions.delete(market)
   }
@@ -258,9 +311,102 @@ export function applyPlan(
       if (!planned.ruleSet.markets.has(market)) state.prices.delete(market)
   }
 
-  applyLiquidationPart(state, planned, context.timestampMs)
+  applyLiquidationPart(state, planned, context.timestampMs, touchedAccounts)
 
   state.lastSequence = context.sequence
   state.lastTimestampMs = context.timestampMs
-  checkInvariants(state)
+
+  // A new rule set changes every requirement: every screen starts over (ENG-014).
+  if (planned.ruleSet !== null) index.screens.clear()
+  const changed = updateIndex(state, index, touchedAccounts, before, poolsBefore, touchedAssets)
+  checkTouched(state, index, changed)
+  checkFundPools(state)
+  if (index.verify) checkInvariants(state)
+}
+
+/** What one account holds per asset and its position size per market. */
+interface AccountFootprint {
+  readonly held: Map<string, Fixed>
+  readonly sizes: Map<string, Fixed>
+}
+
+function footprintOf(state: EngineState, account: AccountState): AccountFootprint {
+  const sizes = new Map<string, Fixed>()
+  for (const [market, position] of account.positions) sizes.set(market, position.size)
+  return { held: heldByAccount(state, account), sizes }
+}
+
+/** Insurance fund plus fee pool of `asset`: the venue's own holders in INV-001. */
+function venuePoolsOf(state: EngineState, asset: string): Fixed {
+  return add(state.insuranceFunds.get(asset) ?? ZERO, state.feePools.get(asset) ?? ZERO)
+}
+
+const NO_FOOTPRINT: AccountFootprint = { held: new Map(), sizes: new Map() }
+
+/**
+ * Moves the running totals by what the touched accounts and pools hold now less what they held
+ * before (ENG-013), and returns what was touched for the checks.
+ */
+function updateIndex(
+  state: EngineState,
+  index: EngineIndex,
+  touchedAccounts: ReadonlySet<string>,
+  before: ReadonlyMap<string, AccountFootprint>,
+  poolsBefore: ReadonlyMap<string, Fixed>,
+  touchedAssets: Set<string>,
+): Touched {
+  const touchedMarkets = new Set<string>()
+  const added = new Map<string, string[]>()
+  const removed = new Map<string, string[]>()
+  const accounts: AccountState[] = []
+  const note = (map: Map<string, string[]>, market: string, id: string): void => {
+    const list = map.get(market)
+    if (list === undefined) map.set(market, [id])
+    else list.push(id)
+  }
+  for (const [asset, pools] of poolsBefore)
+    addToTotal(index.held, asset, sub(venuePoolsOf(state, asset), pools))
+  for (const id of touchedAccounts) {
+    const account = state.accounts.get(id)
+    const was = before.get(id) ?? NO_FOOTPRINT
+    const now = account === undefined ? NO_FOOTPRINT : footprintOf(state, account)
+    if (account !== undefined) accounts.push(account)
+    for (const [asset, amount] of was.held) {
+      addToTotal(index.held, asset, neg(amount))
+      touchedAssets.add(asset)
+    }
+    for (const [asset, amount] of now.held) {
+      addToTotal(index.held, asset, amount)
+      touchedAssets.add(asset)
+    }
+    for (const market of touchedScreens(index, was, now)) {
+      const screen = index.screens.get(market)
+      if (screen !== undefined) invalidateHolder(screen, id, now.sizes.has(market))
+    }
+    for (const [market, size] of was.sizes) {
+      touchedMarkets.add(market)
+      addToTotal(index.netSize, market, neg(size))
+      if (size > 0n) addToTotal(index.longSize, market, neg(size))
+      if (!now.sizes.has(market)) note(removed, market, id)
+    }
+    for (const [market, size] of now.sizes) {
+      touchedMarkets.add(market)
+      addToTotal(index.netSize, market, size)
+      if (size > 0n) addToTotal(index.longSize, market, size)
+      if (!was.sizes.has(market)) note(added, market, id)
+    }
+  }
+  for (const [market, ids] of removed) for (const id of ids) removeHolder(index, market, id)
+  for (const [market, ids] of added) for (const id of ids) addHolder(index, market, id)
+  return { accounts, markets: touchedMarkets, assets: touchedAssets }
+}
+
+/** Markets whose screen must forget an account: those it held a position in before or after. */
+function touchedScreens(
+  index: EngineIndex,
+  was: AccountFootprint,
+  now: AccountFootprint,
+): Iterable<string> {
+  if (index.screens.size === 0) return []
+  return new Set([...was.sizes.keys(), ...now.sizes.keys()])
 }

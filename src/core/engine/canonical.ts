@@ -66,9 +66,31 @@ export function encodeCanonical(value: unknown): string {
   return JSON.stringify(toCanonicalValue(value))
 }
 
-/** The state's canonical JSON; its SHA-256 (computed by adapters) is the state hash. */
+/** Canonical JSON of each rule set object, computed once: rule sets are immutable values. */
+const ruleSetEncodings = new WeakMap<object, string>()
+
+function encodeRuleSet(rules: EngineState['rules']): string {
+  let encoded = ruleSetEncodings.get(rules)
+  if (encoded === undefined) {
+    encoded = encodeCanonical(rules)
+    ruleSetEncodings.set(rules, encoded)
+  }
+  return encoded
+}
+
+/**
+ * The state's canonical JSON; its SHA-256 (computed by adapters) is the state hash. The same text
+ * as `encodeCanonical(state)`; the rule set's part is encoded once per rule set object.
+ */
 export function encodeStateCanonical(state: EngineState): string {
-  return encodeCanonical(state)
+  const entries = Object.entries(state).sort(([a], [b]) => compareKeys(a, b))
+  const parts: string[] = []
+  for (const [key, item] of entries) {
+    if (item === undefined) continue
+    const encoded = key === 'rules' ? encodeRuleSet(state.rules) : encodeCanonical(item)
+    parts.push(`${JSON.stringify(key)}:${encoded}`)
+  }
+  return `{${parts.join(',')}}`
 }
 
 /** The version of the snapshot format. */

@@ -42,7 +42,9 @@ import {
   liquidationsOnMark,
   liquidationTakeover,
 } from './liquidation/engine.ts'
-import { accountsBelowMaintenance, withdrawable } from './margin.ts'
+import { belowMaintenanceEvents, hasAllMarks, openInterestValues, withdrawable } from './margin.ts'
+import { holdersToEvaluate, screenEvaluated } from './mark-screen.ts'
+import { evaluateAccountMargin } from '../margin/evaluate.ts'
 import {
   CLEARING,
   EXTERNAL,
@@ -56,7 +58,15 @@ import {
   wallet,
 } from './plan.ts'
 import { type CommandResult, OK, refuse, type Refusal } from './result-codes.ts'
-import { type AccountState, BOOK_ACCOUNT_ID, type EngineState, markPrices } from './state.ts'
+import {
+  type AccountState,
+  BOOK_ACCOUNT_ID,
+  type EngineState,
+  holdersOf,
+  markPrices,
+  markScreenOf,
+  marketsWithPositions,
+} from './state.ts'
 
 /** What `execute` returns: the result and, when the command was applied, its events. */
 export interface ExecuteOutcome {
@@ -148,6 +158,17 @@ function handle(state: EngineState, command: Command, context: CommandContext): 
 /** Accounts sorted by id, so events come out in the same order live and after a restore. */
 export function accountsInOrder(state: EngineState): AccountState[] {
   return [...state.accounts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+/** Accounts holding a position in `market` (`@book` included), sorted by id, from the index. */
+function holderAccounts(state: EngineState, market: string): AccountState[] {
+  const accounts: AccountState[] = []
+  for (const id of holdersOf(state, market)) {
+    const account = state.accounts.get(id)
+    assert(account !== undefined, 'Invariant: the holder index names existing accounts (ENG-013)')
+    accounts.push(account)
+  }
+  return accounts
 }
 
 function traderAccount(state: EngineState, id: string): AccountState | Refusal {
@@ -361,12 +382,24 @@ function markPrice(
   const events: EngineEvent[] = [
     { type: 'mark_updated', market: command.market, mark: command.mark, index },
   ]
-  const holders = accountsInOrder(state).filter(
-    (account) => account.id !== BOOK_ACCOUNT_ID && account.positions.has(command.market),
-  )
-  events.push(...accountsBelowMaintenance(state, state.rules, holders, marks))
+  // ENG-014: the mark screen names the holders this mark may have put below maintenance; every
+  // other holder provably stays at or above it. Those named are evaluated, in id order.
+  const screen = markScreenOf(state, command.market)
+  const openInterest = openInterestValues(state, marks)
+  const breached: AccountState[] = []
+  for (const id of holdersToEvaluate(screen, command.mark)) {
+    const account = state.accounts.get(id)
+    if (account === undefined || id === BOOK_ACCOUNT_ID || !hasAllMarks(account, marks)) continue
+    const figures = evaluateAccountMargin(state.rules, account, marks, openInterest)
+    const below = belowMaintenanceEvents(id, figures)
+    if (below.length > 0) {
+      events.push(...below)
+      // Only an account below maintenance can be liquidated (LIQ-010): the trigger sees just those.
+      breached.push(account)
+    } else screenEvaluated(screen, market, account, command.mark, figures)
+  }
   const priceUpdates = new Map([[command.market, prices]])
-  const liquidations = liquidationsOnMark(state, marks, holders, context.timestampMs)
+  const liquidations = liquidationsOnMark(state, marks, breached, context.timestampMs)
   if (liquidations === null) return { plan: plan({ priceUpdates }), events }
   return {
     plan: { ...liquidations.plan, priceUpdates },
@@ -392,7 +425,7 @@ function funding(state: EngineState, command: FundingCommand, context: CommandCo
   const events: EngineEvent[] = []
   let paid = ZERO
   let received = ZERO
-  for (const account of accountsInOrder(state)) {
+  for (const account of holderAccounts(state, command.market)) {
     const position = account.positions.get(command.market)
     if (position === undefined) continue
     // Exact product, in units of 10^-18: size × contractSize × mark × rate (linear) or size × contractSize × rate ÷ mark (inverse).
@@ -569,7 +602,7 @@ function expire(state: EngineState, command: ExpireCommand, context: CommandCont
   const events: EngineEvent[] = []
   const positionChanges: Plan['positionChanges'][number][] = []
   let dust = ZERO
-  for (const account of accountsInOrder(state)) {
+  for (const account of holderAccounts(state, command.market)) {
     const position = account.positions.get(command.market)
     if (position === undefined) continue
     // PnL rounds down: linear value(size) − entry with the value floored, inverse entry − value(size) with the value ceiled.
@@ -638,10 +671,7 @@ function expire(state: EngineState, command: ExpireCommand, context: CommandCont
 
 function rulesChange(state: EngineState, command: RulesChangeCommand): Handled {
   const next = command.ruleSet
-  const open = new Set<string>()
-  for (const account of state.accounts.values())
-    for (const market of account.positions.keys()) open.add(market)
-  for (const market of [...open].sort()) {
+  for (const market of [...marketsWithPositions(state)].sort()) {
     const incoming = next.markets.get(market)?.instrument
     if (incoming === undefined) return refuse('rules_change_drops_open_market', { market })
     const current = state.rules.markets.get(market)?.instrument

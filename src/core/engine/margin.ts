@@ -3,32 +3,31 @@
  * take, and which accounts a new mark puts below maintenance (ENG-020, ENG-021).
  */
 import {
+  type AccountMargin,
   crossGroupBreached,
-  evaluateAccount,
+  evaluateAccountMargin,
   isolatedPositionBreached,
   withdrawableAmount,
 } from '../margin/evaluate.ts'
 import type { Account } from '../model/account.ts'
 import { positionValue } from '../model/position-math.ts'
-import { add, type Fixed, ZERO } from '../num/fixed.ts'
+import { add, type Fixed } from '../num/fixed.ts'
 import type { RuleSet } from '../rules/rule-set.ts'
 import type { EngineEvent } from './events.ts'
 import type { EngineState } from './state.ts'
+import { engineIndexOf } from './state-index.ts'
 
-/** Value at the mark of each market's open interest (Σ long sizes, `@book` included). */
+/**
+ * Value at the mark of each market's open interest (Σ long sizes, `@book` included), from the
+ * running totals: O(markets).
+ */
 export function openInterestValues(
   state: EngineState,
   marks: ReadonlyMap<string, Fixed>,
 ): Map<string, Fixed> {
-  const longSizes = new Map<string, Fixed>()
-  for (const account of state.accounts.values()) {
-    for (const position of account.positions.values()) {
-      if (position.size > 0n)
-        longSizes.set(position.market, add(longSizes.get(position.market) ?? ZERO, position.size))
-    }
-  }
   const values = new Map<string, Fixed>()
-  for (const [market, size] of longSizes) {
+  for (const [market, size] of engineIndexOf(state).longSize) {
+    if (size <= 0n) continue
     const instrument = state.rules.markets.get(market)?.instrument
     const mark = marks.get(market)
     if (instrument !== undefined && mark !== undefined)
@@ -56,7 +55,8 @@ export function withdrawable(
 /**
  * One `account_below_maintenance` event per cross scope (market `null`) and per isolated position
  * whose equity is below its maintenance requirement at `marks` (ENG-021). Accounts with a position
- * lacking a mark cannot be evaluated and are skipped.
+ * lacking a mark cannot be evaluated and are skipped. Uses the light evaluation (equity and
+ * requirements only, `evaluateAccountMargin`).
  */
 export function accountsBelowMaintenance(
   state: EngineState,
@@ -68,29 +68,36 @@ export function accountsBelowMaintenance(
   const openInterest = openInterestValues(state, marks)
   for (const account of accounts) {
     if (!hasAllMarks(account, marks)) continue
-    const risk = evaluateAccount(rules, account, marks, openInterest)
-    for (const group of risk.groups) {
-      if (crossGroupBreached(group)) {
-        events.push({
-          type: 'account_below_maintenance',
-          account: account.id,
-          asset: group.asset,
-          market: null,
-          equity: group.crossEquity,
-          maintenanceMargin: group.crossMaintenanceMargin,
-        })
-      }
-      for (const position of group.positions) {
-        if (!isolatedPositionBreached(position)) continue
-        events.push({
-          type: 'account_below_maintenance',
-          account: account.id,
-          asset: group.asset,
-          market: position.market,
-          equity: add(position.isolatedMargin, position.unrealizedPnl),
-          maintenanceMargin: position.maintenanceRequirement,
-        })
-      }
+    const risk = evaluateAccountMargin(rules, account, marks, openInterest)
+    events.push(...belowMaintenanceEvents(account.id, risk))
+  }
+  return events
+}
+
+/** The `account_below_maintenance` events of one evaluated account (ENG-008), in group order. */
+export function belowMaintenanceEvents(accountId: string, risk: AccountMargin): EngineEvent[] {
+  const events: EngineEvent[] = []
+  for (const group of risk.groups) {
+    if (crossGroupBreached(group)) {
+      events.push({
+        type: 'account_below_maintenance',
+        account: accountId,
+        asset: group.asset,
+        market: null,
+        equity: group.crossEquity,
+        maintenanceMargin: group.crossMaintenanceMargin,
+      })
+    }
+    for (const position of group.positions) {
+      if (!isolatedPositionBreached(position)) continue
+      events.push({
+        type: 'account_below_maintenance',
+        account: accountId,
+        asset: group.asset,
+        market: position.market,
+        equity: add(position.isolatedMargin, position.unrealizedPnl),
+        maintenanceMargin: position.maintenanceRequirement,
+      })
     }
   }
   return events

@@ -6,6 +6,8 @@ import type { MarginMode, Position } from '../model/account.ts'
 import type { Fixed } from '../num/fixed.ts'
 import type { RuleSet } from '../rules/rule-set.ts'
 import { createLiquidationState, type LiquidationState } from './liquidation/state.ts'
+import { createMarkScreen, type MarkScreen } from './mark-screen.ts'
+import { attachEngineIndex, emptyEngineIndex, engineIndexOf, sortedHolders } from './state-index.ts'
 
 /** Id of the system account that takes the other side of fills whose counterparty is not given. */
 export const BOOK_ACCOUNT_ID = '@book'
@@ -60,8 +62,18 @@ export interface EngineState {
   lastTimestampMs: number | null
 }
 
+/** Options of a fresh engine state. */
+export interface EngineStateOptions {
+  /**
+   * Run the whole-state checks (`checkInvariants`, O(accounts)) after every command, besides the
+   * always-on checks of what the command touched (ENG-013). Default `true`; a simulator run may
+   * switch them off and check the whole state once at the end.
+   */
+  readonly verify?: boolean
+}
+
 /** A fresh state under `rules`: no accounts but `@book`, no prices, empty funds. */
-export function createEngineState(rules: RuleSet): EngineState {
+export function createEngineState(rules: RuleSet, options: EngineStateOptions = {}): EngineState {
   const state: EngineState = {
     rules,
     accounts: new Map(),
@@ -76,7 +88,28 @@ export function createEngineState(rules: RuleSet): EngineState {
     lastTimestampMs: null,
   }
   state.accounts.set(BOOK_ACCOUNT_ID, emptyAccount(BOOK_ACCOUNT_ID))
+  attachEngineIndex(state, emptyEngineIndex(options.verify ?? true))
   return state
+}
+
+/** Whether `applyPlan` runs the whole-state checks after each command on `state` (ENG-013). */
+export function isVerifying(state: EngineState): boolean {
+  return engineIndexOf(state).verify
+}
+
+/** Switches the whole-state checks after each command on or off (ENG-013). */
+export function setVerifying(state: EngineState, verify: boolean): void {
+  engineIndexOf(state).verify = verify
+}
+
+/** Markets where some account (`@book` included) holds a position, from the index. */
+export function marketsWithPositions(state: EngineState): Iterable<string> {
+  return engineIndexOf(state).holders.keys()
+}
+
+/** Ids of the accounts holding a position in `market`, sorted by id (`@book` included). */
+export function holdersOf(state: EngineState, market: string): readonly string[] {
+  return sortedHolders(engineIndexOf(state), market)
 }
 
 /** An account with no balances, positions or settings. */
@@ -89,4 +122,14 @@ export function markPrices(state: EngineState): Map<string, Fixed> {
   const marks = new Map<string, Fixed>()
   for (const [market, prices] of state.prices) marks.set(market, prices.mark)
   return marks
+}
+
+/** The mark screen of `market` under the rule set in force, created with every holder unscreened. */
+export function markScreenOf(state: EngineState, market: string): MarkScreen {
+  const index = engineIndexOf(state)
+  const current = index.screens.get(market)
+  if (current !== undefined && current.rules === state.rules) return current
+  const screen = createMarkScreen(state.rules, index.holders.get(market)?.ids ?? [])
+  index.screens.set(market, screen)
+  return screen
 }

@@ -15,12 +15,10 @@ import type { MarketRules, RuleSet } from '../rules/rule-set.ts'
 import { bankruptcyPrice, liquidationPrice, type PriceSolveInput } from './liquidation-price.ts'
 import { initialMarginOf, maintenanceMarginOf, marginRates, marginRatesForValue } from './rates.ts'
 
-/** Risk of one position at its mark. */
-export interface PositionRisk {
+/** Margin figures of one position at its mark (no liquidation or bankruptcy price). */
+export interface PositionMargin {
   readonly market: string
   readonly size: Fixed
-  /** Average entry price, derived from the entry value (half-even). */
-  readonly entryPrice: Fixed
   readonly markPrice: Fixed
   /** Position value at the mark (unsigned), in the settlement asset. */
   readonly notional: Fixed
@@ -36,6 +34,12 @@ export interface PositionRisk {
   readonly maintenanceRequirement: Fixed
   readonly marginMode: MarginMode
   readonly isolatedMargin: Fixed
+}
+
+/** Risk of one position at its mark. */
+export interface PositionRisk extends PositionMargin {
+  /** Average entry price, derived from the entry value (half-even). */
+  readonly entryPrice: Fixed
   /** Displayed: on the tick grid per rules.liquidationPrice.displayRounding. */
   readonly liquidationPrice: Fixed | null
   /** Half-even to rules.liquidationPrice.exactDecimals. */
@@ -44,8 +48,8 @@ export interface PositionRisk {
   readonly bankruptcyPriceExact: Fixed | null
 }
 
-/** Risk of the positions and balance of one settlement asset. */
-export interface SettlementGroupRisk {
+/** Margin figures of the positions and balance of one settlement asset. */
+export interface SettlementGroupMargin {
   readonly asset: string
   readonly walletBalance: Fixed
   /** walletBalance + Σ cross unrealized PnL. */
@@ -61,6 +65,19 @@ export interface SettlementGroupRisk {
   readonly maintenanceMargin: Fixed
   /** maintenanceMargin ÷ equity, rounded up; null when equity ≤ 0. */
   readonly marginRatio: Fixed | null
+  /** Sorted by market. */
+  readonly positions: readonly PositionMargin[]
+}
+
+/** Margin figures of an account at a set of marks (`evaluateAccountMargin`). */
+export interface AccountMargin {
+  readonly accountId: string
+  /** One per settlement asset that has a balance or a position, sorted by asset. */
+  readonly groups: readonly SettlementGroupMargin[]
+}
+
+/** Risk of the positions and balance of one settlement asset. */
+export interface SettlementGroupRisk extends SettlementGroupMargin {
   /** Sorted by market. */
   readonly positions: readonly PositionRisk[]
 }
@@ -95,6 +112,58 @@ export function evaluateAccount(
   marks: ReadonlyMap<string, Fixed>,
   openInterestValues?: ReadonlyMap<string, Fixed>,
 ): AccountRisk {
+  const basesByAsset = positionBasesByAsset(rules, account, marks, openInterestValues)
+  const assets = new Set<string>([...account.balances.keys(), ...basesByAsset.keys()])
+  const groups = [...assets]
+    .sort(compareText)
+    .map((asset) =>
+      groupRisk(rules, asset, account.balances.get(asset) ?? ZERO, basesByAsset.get(asset) ?? []),
+    )
+  return { accountId: account.id, groups }
+}
+
+/**
+ * The margin figures of `evaluateAccount` without liquidation and bankruptcy prices or entry
+ * prices (MRG-015): equity, requirements and margin ratio per settlement asset, and each
+ * position's value, PnL and requirements. Every figure equals `evaluateAccount`'s; it is what
+ * maintenance checks need, at a fraction of the cost.
+ */
+export function evaluateAccountMargin(
+  rules: RuleSet,
+  account: Account,
+  marks: ReadonlyMap<string, Fixed>,
+  openInterestValues?: ReadonlyMap<string, Fixed>,
+): AccountMargin {
+  const basesByAsset = positionBasesByAsset(rules, account, marks, openInterestValues)
+  const assets =
+    account.balances.size === 1 &&
+    basesByAsset.size === 1 &&
+    account.balances.has(firstKey(basesByAsset))
+      ? [firstKey(basesByAsset)]
+      : [...new Set<string>([...account.balances.keys(), ...basesByAsset.keys()])].sort(compareText)
+  const groups = assets.map((asset) => {
+    const bases = basesByAsset.get(asset) ?? []
+    return groupFigures(
+      asset,
+      account.balances.get(asset) ?? ZERO,
+      bases,
+      bases.map(positionMargin),
+    )
+  })
+  return { accountId: account.id, groups }
+}
+
+function firstKey<V>(map: ReadonlyMap<string, V>): string {
+  for (const key of map.keys()) return key
+  return ''
+}
+
+function positionBasesByAsset(
+  rules: RuleSet,
+  account: Account,
+  marks: ReadonlyMap<string, Fixed>,
+  openInterestValues: ReadonlyMap<string, Fixed> | undefined,
+): Map<string, PositionBase[]> {
   const basesByAsset = new Map<string, PositionBase[]>()
   for (const market of sortedKeys(account.positions)) {
     const position = account.positions.get(market)
@@ -108,13 +177,7 @@ export function evaluateAccount(
     list.push(base)
     basesByAsset.set(asset, list)
   }
-  const assets = new Set<string>([...account.balances.keys(), ...basesByAsset.keys()])
-  const groups = [...assets]
-    .sort(compareText)
-    .map((asset) =>
-      groupRisk(rules, asset, account.balances.get(asset) ?? ZERO, basesByAsset.get(asset) ?? []),
-    )
-  return { accountId: account.id, groups }
+  return basesByAsset
 }
 
 /**
@@ -142,13 +205,13 @@ export function withdrawableFromGroup(rules: RuleSet, group: SettlementGroupRisk
 }
 
 /** Is the cross scope of this group below maintenance (MRG-014)? It must hold a cross position, and crossEquity < crossMaintenanceMargin. */
-export function crossGroupBreached(group: SettlementGroupRisk): boolean {
+export function crossGroupBreached(group: SettlementGroupMargin): boolean {
   const hasCross = group.positions.some((position) => position.marginMode === 'cross')
   return hasCross && group.crossEquity < group.crossMaintenanceMargin
 }
 
 /** Is this isolated position below maintenance (MRG-014)? isolatedMargin + uPnL < maintenance requirement. */
-export function isolatedPositionBreached(position: PositionRisk): boolean {
+export function isolatedPositionBreached(position: PositionMargin): boolean {
   if (position.marginMode !== 'isolated') return false
   return add(position.isolatedMargin, position.unrealizedPnl) < position.maintenanceRequirement
 }
@@ -208,16 +271,10 @@ function groupRisk(
   bases: readonly PositionBase[],
 ): SettlementGroupRisk {
   const cross = bases.filter((base) => base.position.marginMode === 'cross')
-  const isolated = bases.filter((base) => base.position.marginMode === 'isolated')
-  const requirement = (base: PositionBase): Fixed => add(base.maintenanceMargin, base.closeFee)
-  const crossPnl = sum(cross.map((base) => base.unrealizedPnl))
-  const crossEquity = add(walletBalance, crossPnl)
-  const crossInitialMargin = sum(cross.map((base) => base.initialMargin))
-  const crossMaintenanceMargin = sum(cross.map(requirement))
   // Σ over cross positions of uPnL − requirement, and of uPnL − close fee: each position's
   // collateral is the wallet plus these sums over the others (LPX-006).
   const crossSurplusForLiquidation = sum(
-    cross.map((base) => sub(base.unrealizedPnl, requirement(base))),
+    cross.map((base) => sub(base.unrealizedPnl, requirementOf(base))),
   )
   const crossSurplusForBankruptcy = sum(cross.map((base) => sub(base.unrealizedPnl, base.closeFee)))
   const positions = bases.map((base) => {
@@ -225,7 +282,7 @@ function groupRisk(
     const liquidationCollateral = isCross
       ? add(
           walletBalance,
-          sub(crossSurplusForLiquidation, sub(base.unrealizedPnl, requirement(base))),
+          sub(crossSurplusForLiquidation, sub(base.unrealizedPnl, requirementOf(base))),
         )
       : base.position.isolatedMargin
     const bankruptcyCollateral = isCross
@@ -233,12 +290,32 @@ function groupRisk(
       : base.position.isolatedMargin
     return positionRisk(rules, base, liquidationCollateral, bankruptcyCollateral)
   })
+  return groupFigures(asset, walletBalance, bases, positions)
+}
+
+function requirementOf(base: PositionBase): Fixed {
+  return add(base.maintenanceMargin, base.closeFee)
+}
+
+/** The group's sums over its positions' bases; `positions` are the per-position results. */
+function groupFigures<P>(
+  asset: string,
+  walletBalance: Fixed,
+  bases: readonly PositionBase[],
+  positions: readonly P[],
+): Omit<SettlementGroupMargin, 'positions'> & { readonly positions: readonly P[] } {
+  const cross = bases.filter((base) => base.position.marginMode === 'cross')
+  const isolated = bases.filter((base) => base.position.marginMode === 'isolated')
+  const crossPnl = sum(cross.map((base) => base.unrealizedPnl))
+  const crossEquity = add(walletBalance, crossPnl)
+  const crossInitialMargin = sum(cross.map((base) => base.initialMargin))
+  const crossMaintenanceMargin = sum(cross.map(requirementOf))
   const isolatedEquity = sum(
     isolated.map((base) => add(base.position.isolatedMargin, base.unrealizedPnl)),
   )
   const equity = add(crossEquity, isolatedEquity)
   const initialMargin = add(crossInitialMargin, sum(isolated.map((base) => base.initialMargin)))
-  const maintenanceMargin = add(crossMaintenanceMargin, sum(isolated.map(requirement)))
+  const maintenanceMargin = add(crossMaintenanceMargin, sum(isolated.map(requirementOf)))
   return {
     asset,
     walletBalance,
@@ -251,6 +328,26 @@ function groupRisk(
     maintenanceMargin,
     marginRatio: equity > 0n ? div(maintenanceMargin, equity, 'ceil') : null,
     positions,
+  }
+}
+
+function positionMargin(base: PositionBase): PositionMargin {
+  const { position } = base
+  return {
+    market: position.market,
+    size: position.size,
+    markPrice: base.markPrice,
+    notional: base.notional,
+    unrealizedPnl: base.unrealizedPnl,
+    initialMargin: base.initialMargin,
+    maintenanceMargin: base.maintenanceMargin,
+    maintenanceRate: base.maintenanceRate,
+    maintenanceDeduction: base.maintenanceDeduction,
+    tierIndex: base.tierIndex,
+    closeFee: base.closeFee,
+    maintenanceRequirement: requirementOf(base),
+    marginMode: position.marginMode,
+    isolatedMargin: position.isolatedMargin,
   }
 }
 

@@ -9,10 +9,13 @@
  * impact of the step's forced flow. The impact also moves the next mark, so the loop repeats within
  * the step until no new order appears (at most `maxIterationsPerStep` rounds, reported).
  *
- * Everything the engine does is checked by the engine itself (it asserts conservation and the
- * other invariants after every command); the loop reports the final conservation totals.
+ * Everything the engine does is checked by the engine itself: after every command it asserts the
+ * invariants of what the command touched (conservation from running totals, open interest, the
+ * touched positions). The whole-state check, O(accounts), runs once at the end of the run rather
+ * than after every command; the loop reports the final conservation totals.
  */
 import {
+  checkInvariants,
   type Command,
   createEngineState,
   type EngineEvent,
@@ -21,7 +24,7 @@ import {
   seedState,
 } from '../../core/engine/index.ts'
 import { insuranceFundOf } from '../../core/engine/plan.ts'
-import { evaluateAccount } from '../../core/margin/evaluate.ts'
+import { evaluateAccount, evaluateAccountMargin } from '../../core/margin/evaluate.ts'
 import { contractValue } from '../../core/model/position-math.ts'
 import {
   abs,
@@ -48,6 +51,7 @@ import type {
   SimulatedPricePoint,
   SocializedLoss,
 } from '../report/result.ts'
+import type { CommandRecorder } from './journal.ts'
 import type { MappedAccount } from './setup.ts'
 import { TriggerBook, type TriggerEntry, type TriggerKind } from './trigger-heap.ts'
 
@@ -64,6 +68,8 @@ export interface TickLoopInput {
   readonly insuranceFund?: Fixed
   /** Rounds of orders within one step before the loop moves on (default 25). */
   readonly maxIterationsPerStep?: number
+  /** Journaling (`journal.ts`): opens the accounts by recorded commands and records every command. */
+  readonly recorder?: CommandRecorder
 }
 
 /** A liquidated account's loss beyond its collateral, for loss-given-default and Cover-2. */
@@ -139,23 +145,23 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   const first = path.points[0]
   if (first === undefined) throw new RangeError('Condition failed: a path has points (SIM-010)')
 
-  const state = createEngineState(ruleSet)
-  seedState(
-    state,
-    input.accounts.map((account) => account.seed),
-    first.timeMs,
-  )
+  // Whole-state checks once at the end (ENG-013); the engine checks what each command touched.
+  const state = createEngineState(ruleSet, { verify: false })
+  const seeds = input.accounts.map((account) => account.seed)
+  if (input.recorder === undefined) seedState(state, seeds, first.timeMs)
+  else input.recorder.seed(state, seeds, first.timeMs)
   const indexById = new Map<string, number>()
   const tracked: Tracked[] = input.accounts.map((mapped, index) => {
     indexById.set(mapped.id, index)
     return { mapped, dayStartEquity: null, dayIndex: -1 }
   })
 
-  let sequence = 0
+  let sequence = state.lastSequence
   let engineCommands = 0
   const run = (command: Command, timeMs: number): readonly EngineEvent[] => {
     sequence += 1
     const outcome = execute(state, command, { sequence, timestampMs: timeMs })
+    input.recorder?.record(command, timeMs, outcome, state)
     if (outcome.result.status !== 'ok') {
       throw new Error(
         `Invariant: the simulator only sends commands the engine accepts (SIMRUN-011, command=${command.type}, code=${outcome.result.status}, context=${JSON.stringify(outcome.result, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value))})`,
@@ -183,7 +189,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   const equityOf = (id: string): Fixed => {
     const account = state.accounts.get(id)
     if (account === undefined) return ZERO
-    const risk = evaluateAccount(ruleSet, account, marks())
+    const risk = evaluateAccountMargin(ruleSet, account, marks())
     return risk.groups.find((group) => group.asset === asset)?.equity ?? ZERO
   }
 
@@ -237,11 +243,9 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     timeMs: number,
   ): void => {
     sequence += 1
-    const filled = execute(
-      state,
-      { type: 'liquidation_fill', orderId, size: abs(size), price: fillPrice },
-      { sequence, timestampMs: timeMs },
-    )
+    const fill: Command = { type: 'liquidation_fill', orderId, size: abs(size), price: fillPrice }
+    const filled = execute(state, fill, { sequence, timestampMs: timeMs })
+    input.recorder?.record(fill, timeMs, filled, state)
     if (filled.result.status === 'ok') {
       engineCommands += 1
       absorb(filled.events, timeMs, false, new Map())
@@ -593,6 +597,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   socializedLosses.sort((a, b) => a.timeMs - b.timeMs)
   const last = path.points.at(-1) ?? first
   if (engineMark !== mark) run({ type: 'mark_price', market: marketId, mark }, last.timeMs)
+  checkInvariants(state)
   const held = heldPerAsset(state)
   const conservation = [...new Set([...held.keys(), ...state.deposits.keys()])]
     .sort()

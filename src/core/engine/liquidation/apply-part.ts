@@ -7,7 +7,9 @@
 import { assert } from '../../assert.ts'
 import { abs, add, type Fixed, min, neg, sign, ZERO } from '../../num/fixed.ts'
 import type { Plan } from '../plan.ts'
+import type { LiquidationOrder } from './state.ts'
 import type { EngineState } from '../state.ts'
+import { engineIndexOf, noteOrder } from '../state-index.ts'
 
 function addTo(map: Map<string, Fixed>, key: string, amount: Fixed): void {
   map.set(key, add(map.get(key) ?? ZERO, amount))
@@ -21,9 +23,30 @@ function longestWindowMs(state: EngineState): number {
   return longest
 }
 
-export function applyLiquidationPart(state: EngineState, planned: Plan, timestampMs: number): void {
+/**
+ * `touchedAccounts`: the accounts whose positions the plan may have changed; only their orders
+ * and the orders the plan sets are brought in line (LIQ-024), the others are unchanged.
+ */
+export function applyLiquidationPart(
+  state: EngineState,
+  planned: Plan,
+  timestampMs: number,
+  touchedAccounts: ReadonlySet<string>,
+): void {
   const liquidation = state.liquidation
+  const index = engineIndexOf(state)
   const part = planned.liquidation
+  const setOrder = (order: LiquidationOrder): void => {
+    liquidation.orders.set(order.orderId, order)
+    noteOrder(index, order.account, order.orderId, true)
+  }
+  const deleteOrder = (id: string): void => {
+    const order = liquidation.orders.get(id)
+    if (order === undefined) return
+    liquidation.orders.delete(id)
+    noteOrder(index, order.account, id, false)
+  }
+  const reconcile = new Set(touchedAccounts)
   if (part !== null) {
     for (const record of part.shortfalls) {
       const allocated = add(
@@ -42,8 +65,11 @@ export function applyLiquidationPart(state: EngineState, planned: Plan, timestam
       if (record.uncovered > 0n)
         addTo(liquidation.uncovered, `${record.account}/${record.asset}`, record.uncovered)
     }
-    for (const id of part.removeOrders) liquidation.orders.delete(id)
-    for (const order of part.setOrders) liquidation.orders.set(order.orderId, order)
+    for (const id of part.removeOrders) deleteOrder(id)
+    for (const order of part.setOrders) {
+      setOrder(order)
+      reconcile.add(order.account)
+    }
     if (part.nextOrderNumber !== null) liquidation.nextOrderNumber = part.nextOrderNumber
     for (const { key, delta } of part.marketPnlDeltas) addTo(liquidation.fundMarketPnl, key, delta)
     for (const { key, delta } of part.drawnDeltas) addTo(liquidation.drawnByMarket, key, delta)
@@ -71,16 +97,23 @@ export function applyLiquidationPart(state: EngineState, planned: Plan, timestam
       )
     }
   }
-  // LIQ-024: an order never closes more than its position holds, nor the other way.
-  for (const [id, order] of [...liquidation.orders]) {
+  // LIQ-024: an order never closes more than its position holds, nor the other way. Orders of
+  // accounts the plan did not touch are already in line: their positions did not change.
+  const ids: string[] = []
+  for (const account of reconcile)
+    for (const id of index.ordersByAccount.get(account) ?? []) ids.push(id)
+  ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  for (const id of ids) {
+    const order = liquidation.orders.get(id)
+    if (order === undefined) continue
     const position = state.accounts.get(order.account)?.positions.get(order.market)
     if (position === undefined || sign(position.size) === sign(order.remaining)) {
-      liquidation.orders.delete(id)
+      deleteOrder(id)
       continue
     }
     const remaining = min(abs(order.remaining), abs(position.size))
     if (remaining !== abs(order.remaining))
-      liquidation.orders.set(id, {
+      setOrder({
         ...order,
         remaining: sign(order.remaining) < 0n ? neg(remaining) : remaining,
       })

@@ -9,15 +9,17 @@ import { type AdlCandidate, type AdlPlan, planAdl } from '../../loss/adl.ts'
 import { evaluateAdlTriggers, type FundState, planFundDraw } from '../../loss/insurance-fund.ts'
 import { planOpenInterestCharge, planProRataHaircut } from '../../loss/socialized-loss.ts'
 import {
+  type AccountMargin,
   crossGroupBreached,
   evaluateAccount,
+  evaluateAccountMargin,
   isolatedPositionBreached,
   type PositionRisk,
   type SettlementGroupRisk,
 } from '../../margin/evaluate.ts'
 import type { Position } from '../../model/account.ts'
 import { quotingOf } from '../../model/instrument.ts'
-import { contractValue, unrealizedPnl } from '../../model/position-math.ts'
+import { contractValue, entryPriceOf, unrealizedPnl } from '../../model/position-math.ts'
 import {
   abs,
   add,
@@ -66,6 +68,7 @@ import {
   BOOK_ACCOUNT_ID,
   type EngineState,
   emptyAccount,
+  holdersOf,
   markPrices,
 } from '../state.ts'
 import type { LiquidationPlan, ShortfallRecord } from './plan-part.ts'
@@ -210,9 +213,20 @@ function ruleSetFields(rules: RuleSet) {
 // ---------------------------------------------------------------------------------------------
 // Trigger and orders (LIQ-010..LIQ-017)
 
+/** Whether any cross scope or isolated position of the evaluated account is below maintenance. */
+export function anyScopeBreached(margin: AccountMargin): boolean {
+  for (const group of margin.groups) {
+    if (crossGroupBreached(group)) return true
+    for (const position of group.positions) if (isolatedPositionBreached(position)) return true
+  }
+  return false
+}
+
 /**
  * On a mark (or after a liquidation step), finds the breached scopes of `accounts` and places
- * orders by the policy, or hands the scope to the backstop (LIQ-010..LIQ-017).
+ * orders by the policy, or hands the scope to the backstop (LIQ-010..LIQ-017). Accounts are
+ * screened with the light evaluation (`evaluateAccountMargin`); only breached ones are evaluated
+ * in full, for the bankruptcy prices their orders need.
  */
 export function planLiquidationsOnMark(
   state: EngineState,
@@ -228,6 +242,8 @@ export function planLiquidationsOnMark(
   const ordered = [...accounts].sort((a, b) => compareText(a.id, b.id))
   for (const account of ordered) {
     if (isSystemAccount(account.id) || !hasAllMarks(account, marks)) continue
+    if (!anyScopeBreached(evaluateAccountMargin(state.rules, account, marks, openInterest)))
+      continue
     const risk = evaluateAccount(state.rules, account, marks, openInterest)
     for (const group of risk.groups) {
       if (crossGroupBreached(group)) {
@@ -899,12 +915,12 @@ function runChain(
   const policy = work.liquidation.socializedLoss
   if (rest > 0n && policy !== null) {
     const mark = work.state.prices.get(marketId)?.mark
-    const holders = [...work.state.accounts.values()]
-      .filter(
-        (other) =>
-          other.id !== account.id && !isSystemAccount(other.id) && other.positions.has(marketId),
-      )
-      .sort((a, b) => compareText(a.id, b.id))
+    const holders: AccountState[] = []
+    for (const id of holdersOf(work.state, marketId)) {
+      const other = work.state.accounts.get(id)
+      if (other !== undefined && other.id !== account.id && !isSystemAccount(other.id))
+        holders.push(other)
+    }
     const charges: { account: AccountState; amount: Fixed }[] = []
     if (policy.kind === 'pro_rata_winners' && mark !== undefined) {
       const profits = holders.map((other) => {
@@ -1254,11 +1270,12 @@ function adlCandidates(
   const marks = markPrices(state)
   const openInterest = openInterestValues(state, marks)
   const candidates: AdlCandidate[] = []
-  for (const account of [...state.accounts.values()].sort((a, b) => compareText(a.id, b.id))) {
-    if (isSystemAccount(account.id)) continue
+  for (const id of [...holdersOf(state, marketId)]) {
+    const account = state.accounts.get(id)
+    if (account === undefined || isSystemAccount(account.id)) continue
     const position = account.positions.get(marketId)
     if (position === undefined || !hasAllMarks(account, marks)) continue
-    const risk = evaluateAccount(state.rules, account, marks, openInterest)
+    const risk = evaluateAccountMargin(state.rules, account, marks, openInterest)
     const group = risk.groups.find((each) => each.asset === market.instrument.settlementAsset)
     const positionRisk = group?.positions.find((each) => each.market === marketId)
     if (group === undefined || positionRisk === undefined) continue
@@ -1269,7 +1286,7 @@ function adlCandidates(
     candidates.push({
       accountId: account.id,
       size: position.size,
-      entryPrice: positionRisk.entryPrice,
+      entryPrice: entryPriceOf(market.instrument, position.size, position.entryValue),
       markPrice: mark,
       entryNotional: abs(position.entryValue),
       markNotional: positionRisk.notional,
