@@ -10,7 +10,8 @@ import {
   type EngineSnapshot,
 } from '../core/engine/canonical.ts'
 import { execute } from '../core/engine/execute.ts'
-import { createEngineState, type EngineState } from '../core/engine/state.ts'
+import { checkInvariants } from '../core/engine/invariants.ts'
+import { createEngineState, type EngineState, setVerifying } from '../core/engine/state.ts'
 import { sha256Hex } from './canonical.ts'
 import { decodeCommandText, encodeEngineValue } from './codec.ts'
 import type { JournalEntry, JournalHead } from './entry.ts'
@@ -188,7 +189,10 @@ export async function recoverState(
     const anchor = await store.readEntry(from.sequence)
     if (anchor !== null) from = { ...from, timestampMs: anchor.timestampMs }
   }
-  const rebuilt = state ?? createEngineState(ruleSet)
+  // Replay re-executes with the engine's always-on per-command checks; the whole-state check
+  // (O(accounts) per command) runs once at the end instead (JNL-019, ENG-013).
+  const rebuilt = state ?? createEngineState(ruleSet, { verify: false })
+  setVerifying(rebuilt, false)
   let replayedEntries = 0
   const head = await scanVerified(
     store,
@@ -208,6 +212,7 @@ export async function recoverState(
     },
     genesis.genesisHash,
   )
+  checkInvariants(rebuilt)
   const stateHash = stateHashOf(rebuilt)
   return {
     state: rebuilt,
