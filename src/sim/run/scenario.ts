@@ -26,6 +26,7 @@ import {
   validatePopulationSpec,
 } from '../population.ts'
 import { SEED_MAXIMUM } from '../random.ts'
+import { simulatedMarketOf } from './setup.ts'
 
 /** Presets compared when none is named. */
 export const DEFAULT_PRESETS: readonly string[] = ['binance-usdm', 'bybit-linear', 'hyperliquid']
@@ -87,8 +88,14 @@ export function loadRuleSets(names: readonly string[]): { ruleSets: RuleSet[]; i
   const issues: Issue[] = []
   for (const name of names) {
     const loaded = loadRuleSet(name)
-    if (loaded.ok) ruleSets.push(loaded.ruleSet)
-    else
+    if (loaded.ok) {
+      // Simulated populations hold linear positions: a rule set needs a linear market of the
+      // population's base asset, or the run is refused here rather than failing inside (SIMRUN-001).
+      const baseAsset = DEFAULT_POPULATION_MARKET.instrument.baseAsset
+      const choice = simulatedMarketOf(loaded.ruleSet, baseAsset)
+      if (choice.ok) ruleSets.push(loaded.ruleSet)
+      else issues.push(issue('no_simulated_market', name, choice.message))
+    } else
       for (const found of loaded.issues)
         issues.push(issue(found.code, `${name}: ${found.path}`, found.message))
   }
