@@ -25,6 +25,8 @@ import {
 } from '../../core/engine/index.ts'
 import { insuranceFundOf } from '../../core/engine/plan.ts'
 import { evaluateAccount, evaluateAccountMargin } from '../../core/margin/evaluate.ts'
+import { liquidationPrice } from '../../core/margin/liquidation-price.ts'
+import type { Account, Position } from '../../core/model/account.ts'
 import { contractValue } from '../../core/model/position-math.ts'
 import {
   abs,
@@ -183,7 +185,26 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   /** Mark the engine was last given; null before the first mark command. */
   let engineMark: Fixed | null = null
 
-  const marks = (): Map<string, Fixed> => new Map([[marketId, mark]])
+  /** The current mark as the margin module takes it (one map, updated in place). */
+  const markMap = new Map<string, Fixed>()
+  const marks = (): Map<string, Fixed> => {
+    markMap.set(marketId, mark)
+    return markMap
+  }
+
+  /** Files one trigger of an account under its current version. */
+  const addTrigger = (
+    index: number,
+    version: number,
+    kind: TriggerKind,
+    key: Fixed | null | undefined,
+    firesOnFall: boolean,
+  ): void => {
+    if (key === null || key === undefined || key <= 0n) return
+    const entry: TriggerEntry = { key, account: index, kind, version }
+    if (firesOnFall) triggers.addFall(entry)
+    else triggers.addRise(entry)
+  }
 
   /** Equity of an account (wallet + isolated margin + unrealized PnL) at the current mark. */
   const equityOf = (id: string): Fixed => {
@@ -191,6 +212,35 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     if (account === undefined) return ZERO
     const risk = evaluateAccountMargin(ruleSet, account, marks())
     return risk.groups.find((group) => group.asset === asset)?.equity ?? ZERO
+  }
+
+  /**
+   * The liquidation price (to the rule set's exact decimals) of an account's position in the
+   * simulated market at the current mark. An account holding only that position is solved
+   * directly: its collateral is the isolated margin, or the cross wallet (no other cross position
+   * adds to it), exactly what `evaluateAccount` would use; other accounts are evaluated in full.
+   */
+  const liquidationTriggerOf = (account: Account, position: Position): Fixed | null => {
+    if (account.positions.size !== 1) {
+      const risk = evaluateAccount(ruleSet, account, marks())
+      return (
+        risk.groups
+          .find((group) => group.asset === asset)
+          ?.positions.find((entry) => entry.market === marketId)?.liquidationPriceExact ?? null
+      )
+    }
+    const collateral =
+      position.marginMode === 'cross'
+        ? (account.balances.get(asset) ?? ZERO)
+        : position.isolatedMargin
+    const solution = liquidationPrice(ruleSet.liquidationPrice, {
+      market,
+      size: position.size,
+      entryValue: position.entryValue,
+      collateral,
+      markPrice: mark,
+    })
+    return solution?.exact ?? null
   }
 
   /** Re-derives an account's triggers from its state in the engine (SIMRUN-012). */
@@ -202,32 +252,22 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     const position = account?.positions.get(marketId)
     if (account === undefined || position === undefined) return
     const long = position.size > 0n
-    const add = (kind: TriggerKind, key: Fixed | null | undefined, firesOnFall: boolean): void => {
-      if (key === null || key === undefined || key <= 0n) return
-      const entry: TriggerEntry = { key, account: index, kind, version }
-      if (firesOnFall) triggers.addFall(entry)
-      else triggers.addRise(entry)
-    }
-    const risk = evaluateAccount(ruleSet, account, marks())
-    const positionRisk = risk.groups
-      .find((group) => group.asset === asset)
-      ?.positions.find((entry) => entry.market === marketId)
-    add('liquidation', positionRisk?.liquidationPriceExact, long)
-    add('stop_loss', item.mapped.stopLoss, long)
-    add('take_profit', item.mapped.takeProfit, !long)
+    addTrigger(index, version, 'liquidation', liquidationTriggerOf(account, position), long)
+    addTrigger(index, version, 'stop_loss', item.mapped.stopLoss, long)
+    addTrigger(index, version, 'take_profit', item.mapped.takeProfit, !long)
     const limit = item.mapped.dailyLossLimit
     if (limit !== undefined) {
       const day = Math.floor(timeMs / DAY_MS)
+      const equityNow = equityOf(item.mapped.id)
       if (item.dayIndex !== day || item.dayStartEquity === null) {
         item.dayIndex = day
-        item.dayStartEquity = equityOf(item.mapped.id)
+        item.dayStartEquity = equityNow
       }
       // equity(P) = equityNow + size × contractSize × (P − mark): solve equity(P) = dayStart − limit.
-      const equityNow = equityOf(item.mapped.id)
       const gap = sub(sub(equityNow, item.dayStartEquity), neg(limit))
       const perPrice = mul(position.size, instrument.contractSize, 'exact')
       const key = sub(mark, div(gap, perPrice, long ? 'ceil' : 'floor'))
-      add('daily_loss_limit', key, long)
+      addTrigger(index, version, 'daily_loss_limit', key, long)
     }
   }
 
