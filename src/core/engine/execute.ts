@@ -11,6 +11,7 @@ import {
   add,
   divideRounded,
   FIXED_SCALE,
+  type Fixed,
   fromScaled,
   isMultipleOf,
   neg,
@@ -459,20 +460,7 @@ function funding(state: EngineState, command: FundingCommand, context: CommandCo
     dust >= 0n,
     `Invariant: funding receipts never exceed payments (ACC-021, market=${command.market}, dust=${dust})`,
   )
-  if (dust > 0n) {
-    transfers.push({
-      asset,
-      from: CLEARING,
-      to: insuranceFundOf(state.rules, command.market),
-      amount: dust,
-    })
-    events.push({
-      type: 'insurance_fund_credited',
-      asset,
-      amount: dust,
-      reason: 'funding_rounding',
-    })
-  }
+  creditRoundingDust(state, command.market, asset, dust, 'funding_rounding', transfers, events)
   return { plan: plan({ transfers }), events }
 }
 
@@ -648,20 +636,7 @@ function expire(state: EngineState, command: ExpireCommand, context: CommandCont
     dust >= 0n,
     `Invariant: settlement pays out no more than the positions hold (ACC-031, market=${command.market}, dust=${dust})`,
   )
-  if (dust > 0n) {
-    transfers.push({
-      asset,
-      from: CLEARING,
-      to: insuranceFundOf(state.rules, command.market),
-      amount: dust,
-    })
-    events.push({
-      type: 'insurance_fund_credited',
-      asset,
-      amount: dust,
-      reason: 'settlement_rounding',
-    })
-  }
+  creditRoundingDust(state, command.market, asset, dust, 'settlement_rounding', transfers, events)
   events.push({ type: 'market_expired', market: command.market, settlementPrice: price })
   return {
     plan: plan({ transfers, positionChanges, expireMarkets: new Map([[command.market, price]]) }),
@@ -691,4 +666,22 @@ function rulesChange(state: EngineState, command: RulesChangeCommand): Handled {
     plan: plan({ ruleSet: next }),
     events: [{ type: 'rules_changed', id: next.id, version: next.version }],
   }
+}
+
+/**
+ * Books what rounding left over when a market's payments were split (funding, expiry settlement)
+ * to the market's insurance fund, with an event naming why (ACC-021, ACC-031).
+ */
+function creditRoundingDust(
+  state: EngineState,
+  market: string,
+  asset: string,
+  dust: Fixed,
+  reason: 'funding_rounding' | 'settlement_rounding',
+  transfers: Transfer[],
+  events: EngineEvent[],
+): void {
+  if (dust === 0n) return
+  transfers.push({ asset, from: CLEARING, to: insuranceFundOf(state.rules, market), amount: dust })
+  events.push({ type: 'insurance_fund_credited', asset, amount: dust, reason })
 }
