@@ -7,7 +7,7 @@
 import { assert } from '../../assert.ts'
 import { abs, add, type Fixed, min, neg, sign, ZERO } from '../../num/fixed.ts'
 import type { Plan } from '../plan.ts'
-import type { LiquidationOrder } from './state.ts'
+import { type LiquidationOrder, withFundPoint } from './state.ts'
 import type { EngineState } from '../state.ts'
 import { engineIndexOf, noteOrder } from '../state-index.ts'
 
@@ -79,15 +79,15 @@ export function applyLiquidationPart(
     const windowMs = longestWindowMs(state)
     for (const { fund, asset, market } of part.historyMarkets) {
       const key = `${fund}/${asset}/${market}`
-      const history = (liquidation.fundHistory.get(key) ?? []).filter(
-        (point) => point.timestampMs >= timestampMs - windowMs && point.timestampMs !== timestampMs,
-      )
-      history.push({
+      const point = {
         timestampMs,
         balance: liquidation.fundPools.get(fund)?.get(asset) ?? ZERO,
         marketPnl: liquidation.fundMarketPnl.get(key) ?? ZERO,
-      })
-      liquidation.fundHistory.set(key, history)
+      }
+      liquidation.fundHistory.set(
+        key,
+        withFundPoint(liquidation.fundHistory.get(key) ?? [], point, windowMs),
+      )
     }
     for (const scope of part.settledScopes) {
       const balance = state.accounts.get(scope.account)?.balances.get(scope.asset) ?? ZERO

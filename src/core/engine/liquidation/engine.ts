@@ -72,7 +72,7 @@ import {
   markPrices,
 } from '../state.ts'
 import type { LiquidationPlan, ShortfallRecord } from './plan-part.ts'
-import { fundMarketKey, type LiquidationOrder, poolBalance } from './state.ts'
+import { fundMarketKey, type LiquidationOrder, poolBalance, withFundPoint } from './state.ts'
 
 /** A handler's answer, as in execute.ts. */
 export type Handled = Refusal | { readonly plan: Plan; readonly events: readonly EngineEvent[] }
@@ -673,10 +673,8 @@ function closeLiquidated(
   const values = pieces.map((piece) => contractValue(instrument, piece.size, piece.price))
   const totalValue = sum(values)
   const fullClose = abs(closeSize) === abs(position.size)
-  const closedEntry = fullClose
-    ? position.entryValue
-    : mulDiv(position.entryValue, neg(closeSize), position.size, 'half_even')
-  const pnl = cashLegOf(instrument, add(totalValue, closedEntry))
+  const closed = closedShare(work, account, position, closeSize, totalValue)
+  const { closedEntry, pnl } = closed
   let fee = ZERO
   let surplus = ZERO
   let gap = ZERO
@@ -685,15 +683,23 @@ function closeLiquidated(
       bankruptcyPrice !== undefined,
       'Invariant: a liquidation close has a bankruptcy price (LIQ-030)',
     )
-    const valueAtBankruptcy = contractValue(instrument, closeSize, bankruptcyPrice)
-    const difference = cashLegOf(instrument, sub(totalValue, valueAtBankruptcy))
+    // Beyond the (fee-inclusive) bankruptcy price: the closed share's equity less the close fee
+    // the bankruptcy price reserves; no price enters the amount unless that fee rate is not 0.
+    const reservedFee = mul(
+      abs(contractValue(instrument, closeSize, bankruptcyPrice)),
+      work.rules.liquidationPrice.closeFeeRate,
+      'ceil',
+    )
+    const difference = sub(closed.equity, reservedFee)
     if (work.liquidation.settlement === 'at_bankruptcy_price') {
       surplus = max(ZERO, difference)
     } else if (mode === 'fill') {
       const raw = mul(abs(totalValue), market.liquidationFeeRate, work.rules.account.feeRounding)
       fee = work.liquidation.feeCap === 'surplus' ? min(raw, max(ZERO, difference)) : raw
     }
-    gap = max(ZERO, sub(add(fee, surplus), difference))
+    // LIQ-034: the gap brings the closed share's equity, after what it pays, exactly to zero; a
+    // takeover or ADL close pays no fee, so it is measured without one.
+    gap = max(ZERO, sub(add(fee, surplus), closed.equity))
   }
   const isolated = position.marginMode === 'isolated'
   const marginHolder = isolated ? isolatedMargin(account.id, marketId) : wallet(account.id)
@@ -773,6 +779,55 @@ function closeLiquidated(
     )
   })
   return { pnl, fee, surplus, gap, fullClose, closeSize }
+}
+
+/**
+ * The closed share of a position (LIQ-034): its entry value, its PnL at `totalValue` and its
+ * equity without fees = that PnL + the share of the scope's other equity (collateral: isolated
+ * margin, or the cross wallet plus the other cross positions' uPnL at the marks) in proportion
+ * to the contracts closed. Closing the whole scope, the equity is the scope's equity afterwards.
+ */
+function closedShare(
+  work: Planner,
+  account: AccountState,
+  position: Position,
+  closeSize: Fixed,
+  totalValue: Fixed,
+): { closedEntry: Fixed; pnl: Fixed; equity: Fixed } {
+  const market = work.rules.markets.get(position.market)
+  assert(
+    market !== undefined,
+    `Invariant: a position's market is listed (LIQ-031, market=${position.market})`,
+  )
+  const instrument = market.instrument
+  const asset = instrument.settlementAsset
+  const fullClose = abs(closeSize) === abs(position.size)
+  const closedEntry = fullClose
+    ? position.entryValue
+    : mulDiv(position.entryValue, neg(closeSize), position.size, 'half_even')
+  const pnl = cashLegOf(instrument, add(totalValue, closedEntry))
+  let collateral = position.isolatedMargin
+  if (position.marginMode === 'cross') {
+    collateral = work.projectedWallet(account.id, asset)
+    for (const other of account.positions.values()) {
+      if (other.market === position.market || other.marginMode !== 'cross') continue
+      const otherMarket = work.rules.markets.get(other.market)
+      if (otherMarket?.instrument.settlementAsset !== asset) continue
+      const mark = work.state.prices.get(other.market)?.mark
+      assert(
+        mark !== undefined,
+        `Invariant: a liquidated cross scope has every mark (LIQ-010, market=${other.market})`,
+      )
+      collateral = add(
+        collateral,
+        unrealizedPnl(otherMarket.instrument, other.size, other.entryValue, mark),
+      )
+    }
+  }
+  const share = fullClose
+    ? collateral
+    : mulDiv(collateral, abs(closeSize), abs(position.size), 'half_even')
+  return { closedEntry, pnl, equity: add(share, pnl) }
 }
 
 /**
@@ -864,9 +919,7 @@ function triggersAfterDraw(
   if (fund === null || policy.adlTriggers.length === 0)
     return { active: false, states: [] as boolean[] }
   const key = fundMarketKey(fund, asset, market)
-  const history = [...(work.state.liquidation.fundHistory.get(key) ?? [])].filter(
-    (point) => point.timestampMs !== work.nowMs,
-  )
+  const recorded = work.state.liquidation.fundHistory.get(key) ?? []
   const pnl = sub(
     add(
       work.state.liquidation.fundMarketPnl.get(key) ?? ZERO,
@@ -874,11 +927,12 @@ function triggersAfterDraw(
     ),
     drawn,
   )
-  history.push({
-    timestampMs: work.nowMs,
-    balance: sub(work.poolBalance(fund, asset), drawn),
-    marketPnl: pnl,
-  })
+  // Every recorded point counts, also those of this millisecond (a peak reached earlier in it).
+  const history = withFundPoint(
+    recorded,
+    { timestampMs: work.nowMs, balance: sub(work.poolBalance(fund, asset), drawn), marketPnl: pnl },
+    Number.POSITIVE_INFINITY,
+  )
   const report = evaluateAdlTriggers(
     policy,
     history,
@@ -1133,14 +1187,15 @@ export function liquidationTakeover(
   const asset = instrument.settlementAsset
   const work = new Planner(state, state.rules, liquidation, context.timestampMs)
   const remaining = order.remaining
-  const atMark = cashLegOf(
-    instrument,
-    sub(
-      contractValue(instrument, remaining, mark),
-      contractValue(instrument, remaining, order.bankruptcyPrice),
-    ),
+  // LIQ-050: what closing the rest at the mark, without a fee, leaves below zero.
+  const atMark = closedShare(
+    work,
+    account,
+    position,
+    remaining,
+    contractValue(instrument, remaining, mark),
   )
-  const estimated = max(ZERO, neg(atMark))
+  const estimated = max(ZERO, neg(atMark.equity))
   const { fund, funds } = fundStateOf(work, order.market, asset)
   const draw = planFundDraw(liquidation.insuranceFund, funds, order.market, estimated)
   const triggers = triggersAfterDraw(work, fund, asset, order.market, draw.drawn)

@@ -21,7 +21,10 @@ export interface LiquidationOrder {
   readonly size: Fixed
   /** Limit price (the bankruptcy price on the tick grid), or `null` for a market order. */
   readonly limitPrice: Fixed | null
-  /** The exact bankruptcy price at placement: the reference of surplus and gap (LIQ-030). */
+  /**
+   * The bankruptcy price at placement (rounded to the rule set's `exactDecimals`): shown in events
+   * and the price of ADL at bankruptcy; surplus and gap come from the scope's equity (LIQ-034).
+   */
   readonly bankruptcyPrice: Fixed
   readonly markPrice: Fixed
   readonly policy: LiquidationPolicy['kind']
@@ -74,4 +77,37 @@ export function fundMarketKey(fundId: string, asset: string, market: string): st
 /** Balance of a fund pool in `asset` (0 when it has none). */
 export function poolBalance(state: LiquidationState, fundId: string, asset: string): Fixed {
   return state.fundPools.get(fundId)?.get(asset) ?? (0n as Fixed)
+}
+
+/**
+ * A fund history with `point` appended (LIQ-041, INS-005). Several points may share a millisecond:
+ * the earlier ones that hold that millisecond's peak balance or peak market PnL are kept, so a peak
+ * reached and lost within one millisecond still counts for drawdown and PnL-ratio triggers; the
+ * others of that millisecond add nothing to a peak and are dropped. Points older than `windowMs`
+ * before `point` are dropped too.
+ */
+export function withFundPoint(
+  history: readonly FundHistoryPoint[],
+  point: FundHistoryPoint,
+  windowMs: number,
+): FundHistoryPoint[] {
+  const kept = history.filter((each) => each.timestampMs >= point.timestampMs - windowMs)
+  const earlier = kept.filter((each) => each.timestampMs !== point.timestampMs)
+  const sameMillisecond = kept.filter((each) => each.timestampMs === point.timestampMs)
+  let peakBalance = point.balance
+  let peakPnl = point.marketPnl
+  for (const each of sameMillisecond) {
+    if (each.balance > peakBalance) peakBalance = each.balance
+    if (each.marketPnl > peakPnl) peakPnl = each.marketPnl
+  }
+  const holdsBalance =
+    point.balance === peakBalance
+      ? null
+      : (sameMillisecond.find((each) => each.balance === peakBalance) ?? null)
+  const holdsPnl =
+    point.marketPnl === peakPnl
+      ? null
+      : (sameMillisecond.find((each) => each.marketPnl === peakPnl) ?? null)
+  const peaks = sameMillisecond.filter((each) => each === holdsBalance || each === holdsPnl)
+  return [...earlier, ...peaks, point]
 }
