@@ -185,21 +185,31 @@ function axes(frame: ChartFrame, plot: Plot): string {
   return parts.join('')
 }
 
+/**
+ * The legend, right-aligned on the title's row; when it would run into the title (many series),
+ * it moves to its own row under the x-axis labels instead.
+ */
 function legend(
   plot: Plot,
+  title: string,
   entries: readonly { name: string; color: string; dashed?: boolean; marker?: boolean }[],
 ): string {
+  const widths = entries.map((entry) => entry.name.length * 7 + 34)
+  const legendWidth = widths.reduce((total, width) => total + width, 0)
+  const titleRight = MARGIN.left + title.length * 8 + 12
+  const y = plot.width - MARGIN.right - legendWidth < titleRight ? plot.height - 6 : 14
   const parts: string[] = []
   let x = plot.width - MARGIN.right
-  for (const entry of [...entries].reverse()) {
-    const textWidth = entry.name.length * 7 + 34
-    x -= textWidth
+  for (let index = entries.length - 1; index >= 0; index -= 1) {
+    const entry = entries[index]
+    if (entry === undefined) continue
+    x -= widths[index] ?? 0
     const swatch =
       entry.marker === true
-        ? `<circle cx="${x + 8}" cy="14" r="3.5" fill="${entry.color}"/>`
-        : `<line x1="${x}" x2="${x + 16}" y1="14" y2="14" stroke="${entry.color}" stroke-width="2.5"${entry.dashed === true ? ' stroke-dasharray="5 3"' : ''}/>`
+        ? `<circle cx="${x + 8}" cy="${y}" r="3.5" fill="${entry.color}"/>`
+        : `<line x1="${x}" x2="${x + 16}" y1="${y}" y2="${y}" stroke="${entry.color}" stroke-width="2.5"${entry.dashed === true ? ' stroke-dasharray="5 3"' : ''}/>`
     parts.push(
-      `${swatch}<text x="${x + 20}" y="14" class="legend" dominant-baseline="middle">${escapeXml(entry.name)}</text>`,
+      `${swatch}<text x="${x + 20}" y="${y}" class="legend" dominant-baseline="middle">${escapeXml(entry.name)}</text>`,
     )
   }
   return parts.join('')
@@ -251,7 +261,7 @@ export function lineChart(
     })),
     ...(frame.markerLegend ?? []).map((entry) => ({ ...entry, marker: true })),
   ]
-  return `${svgOpen(plot, frame.title)}${axes(frame, plot)}${lines.join('')}${dots.join('')}${legend(plot, legendEntries)}</svg>`
+  return `${svgOpen(plot, frame.title)}${axes(frame, plot)}${lines.join('')}${dots.join('')}${legend(plot, frame.title, legendEntries)}</svg>`
 }
 
 export interface HistogramSeries {
@@ -288,7 +298,7 @@ export function histogram(
     })
   })
   const legendEntries = frame.series.map((series) => ({ name: series.name, color: series.color }))
-  return `${svgOpen(plot, frame.title)}${axes(frame, plot)}${bars.join('')}${legend(plot, legendEntries)}</svg>`
+  return `${svgOpen(plot, frame.title)}${axes(frame, plot)}${bars.join('')}${legend(plot, frame.title, legendEntries)}</svg>`
 }
 
 function emptyChart(frame: ChartFrame): string {
