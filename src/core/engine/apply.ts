@@ -7,7 +7,7 @@
  */
 import { InvariantError } from '../assert.ts'
 import type { Position } from '../model/account.ts'
-import { quotingOf } from '../model/instrument.ts'
+import { cashLegOf } from '../model/position-math.ts'
 import { add, type Fixed, neg, sub, ZERO } from '../num/fixed.ts'
 import { invalidateHolder } from './mark-screen.ts'
 import { checkFundPools, checkInvariants, checkTouched, type Touched } from './invariants.ts'
@@ -120,7 +120,7 @@ export function applyPlan(
       )
       const key = `${holder.account}\u0000${holder.market}`
       const entryDelta = entryDeltas.get(key) ?? ZERO
-      const cashLegDelta = quotingOf(instrument.kind) === 'linear' ? neg(entryDelta) : entryDelta
+      const cashLegDelta = cashLegOf(instrument, entryDelta)
       check(
         cashLegDelta === net.amount,
         () =>

@@ -36,7 +36,8 @@ import type {
   WithdrawCommand,
 } from './commands.ts'
 import type { EngineEvent } from './events.ts'
-import { cashLegOf, marginHolderOf, planFillSide } from './fills.ts'
+import { cashLegOf } from '../model/position-math.ts'
+import { marginHolderOf, planFillSide } from './fills.ts'
 import {
   insuranceFundDeposit,
   liquidationFill,

@@ -7,8 +7,7 @@
  * stays in the position) and realizes the PnL of the closed part at the fill price. Flipping closes,
  * then opens the rest with the rest of the fill's value.
  */
-import { type Instrument, quotingOf } from '../model/instrument.ts'
-import { contractValue, realizedPnl } from '../model/position-math.ts'
+import { cashLegOf, contractValue, realizedPnl } from '../model/position-math.ts'
 import { abs, add, div, type Fixed, mul, mulDiv, neg, sign, sub, ZERO } from '../num/fixed.ts'
 import type { MarketRules, RuleSet } from '../rules/rule-set.ts'
 import type { Liquidity } from './commands.ts'
@@ -25,11 +24,6 @@ import {
 } from './plan.ts'
 import { refuse, type Refusal } from './result-codes.ts'
 import { type AccountState, BOOK_ACCOUNT_ID } from './state.ts'
-
-/** A position's cash leg for an entry value: −entryValue (linear) or +entryValue (inverse). */
-export function cashLegOf(instrument: Instrument, entryValue: Fixed): Fixed {
-  return quotingOf(instrument.kind) === 'linear' ? neg(entryValue) : entryValue
-}
 
 /** The fee of a fill (ACC-014): |value| × rate; charges round per the rule set, rebates round down. */
 export function feeOf(rules: RuleSet, value: Fixed, rate: Fixed): Fixed {

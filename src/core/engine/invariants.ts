@@ -8,12 +8,17 @@
  */
 import { assert, InvariantError } from '../assert.ts'
 import type { Position } from '../model/account.ts'
-import { quotingOf } from '../model/instrument.ts'
 import { abs, add, type Fixed, sign, sub, ZERO } from '../num/fixed.ts'
 import { evaluateAccountMargin } from '../margin/evaluate.ts'
 import { belowMaintenanceEvents, openInterestValues } from './margin.ts'
 import { type AccountState, BOOK_ACCOUNT_ID, type EngineState, markPrices } from './state.ts'
-import { buildEngineIndex, type EngineIndex, engineIndexOf, sortedHolders } from './state-index.ts'
+import {
+  buildEngineIndex,
+  type EngineIndex,
+  engineIndexOf,
+  heldByAccount,
+  sortedHolders,
+} from './state-index.ts'
 
 /** Throws `InvariantError` with the message built only when the condition fails. */
 function check(condition: boolean, message: () => string): asserts condition {
@@ -32,23 +37,7 @@ function addTo(map: Map<string, Fixed>, key: string, amount: Fixed): void {
 export function heldPerAsset(state: EngineState): Map<string, Fixed> {
   const held = new Map<string, Fixed>()
   for (const account of state.accounts.values()) {
-    for (const [asset, balance] of account.balances) addTo(held, asset, balance)
-    for (const position of account.positions.values()) {
-      const instrument = state.rules.markets.get(position.market)?.instrument
-      assert(
-        instrument !== undefined,
-        `Invariant: every position is in a listed market (INV-006, account=${account.id}, market=${position.market})`,
-      )
-      const asset = instrument.settlementAsset
-      addTo(held, asset, position.isolatedMargin)
-      addTo(
-        held,
-        asset,
-        quotingOf(instrument.kind) === 'linear'
-          ? sub(ZERO, position.entryValue)
-          : position.entryValue,
-      )
-    }
+    for (const [asset, amount] of heldByAccount(state, account)) addTo(held, asset, amount)
   }
   for (const [asset, amount] of state.insuranceFunds) addTo(held, asset, amount)
   for (const [asset, amount] of state.feePools) addTo(held, asset, amount)

@@ -8,7 +8,7 @@ import type { MarginMode } from '../model/account.ts'
 import { entryValueOf } from '../model/position-math.ts'
 import { abs, type Fixed, isMultipleOf, neg, sub, ZERO } from '../num/fixed.ts'
 import { applyPlan } from './apply.ts'
-import { cashLegOf } from './fills.ts'
+import { cashLegOf } from '../model/position-math.ts'
 import {
   CLEARING,
   EXTERNAL,

@@ -8,8 +8,8 @@
  * an index (restored from a snapshot, built by hand) gets one built from its contents on first use.
  */
 import { assert } from '../assert.ts'
-import { quotingOf } from '../model/instrument.ts'
-import { add, type Fixed, neg, ZERO } from '../num/fixed.ts'
+import { cashLegOf } from '../model/position-math.ts'
+import { add, type Fixed, ZERO } from '../num/fixed.ts'
 import type { MarkScreen } from './mark-screen.ts'
 import type { AccountState, EngineState } from './state.ts'
 
@@ -82,11 +82,7 @@ export function heldByAccount(state: EngineState, account: AccountState): Map<st
     )
     const asset = instrument.settlementAsset
     addTo(held, asset, position.isolatedMargin)
-    addTo(
-      held,
-      asset,
-      quotingOf(instrument.kind) === 'linear' ? neg(position.entryValue) : position.entryValue,
-    )
+    addTo(held, asset, cashLegOf(instrument, position.entryValue))
   }
   return held
 }

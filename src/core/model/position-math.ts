@@ -3,7 +3,7 @@
  * rounding named at the call. Linear values are in the quote asset, inverse values in the base asset.
  */
 import { assert } from '../assert.ts'
-import { abs, div, type Fixed, mul, mul3, type Rounding, sub } from '../num/fixed.ts'
+import { abs, div, type Fixed, mul, mul3, neg, type Rounding, sub } from '../num/fixed.ts'
 import { type Instrument, quotingOf } from './instrument.ts'
 
 /**
@@ -60,6 +60,14 @@ export function entryPriceOf(
   return quotingOf(instrument.kind) === 'linear'
     ? div(entryValue, contracts, rounding)
     : div(contracts, entryValue, rounding)
+}
+
+/**
+ * A position's cash leg: what its entry value contributes to the cash a venue holds (INV-001):
+ * −entryValue for linear (the quote paid to open), +entryValue for inverse.
+ */
+export function cashLegOf(instrument: Instrument, entryValue: Fixed): Fixed {
+  return quotingOf(instrument.kind) === 'linear' ? neg(entryValue) : entryValue
 }
 
 /** Entry value of a position given as size and average entry price (calculator input). */

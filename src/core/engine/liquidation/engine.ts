@@ -47,7 +47,8 @@ import type {
   LiquidationTakeoverCommand,
 } from '../commands.ts'
 import type { EngineEvent } from '../events.ts'
-import { cashLegOf, planFillSide } from '../fills.ts'
+import { cashLegOf } from '../../model/position-math.ts'
+import { planFillSide } from '../fills.ts'
 import { hasAllMarks, openInterestValues } from '../margin.ts'
 import {
   EXTERNAL,
