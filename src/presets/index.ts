@@ -4,7 +4,7 @@
  * and validates with `parseRuleSet`. Every problem comes back as issues, never as a throw.
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import { extname } from 'node:path'
+import { dirname, extname, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 import { parseRuleSet, type RuleIssue, ruleSetToJson } from '../core/rules/parse.ts'
@@ -49,7 +49,7 @@ export function listPresets(directory: string = PRESETS_DIRECTORY): PresetInfo[]
     const match = presetFilePattern.exec(name)
     if (match === null) continue
     const file = `${directory}${directory.endsWith('/') ? '' : '/'}${name}`
-    const read = readDocument(file)
+    const read = readResolvedDocument(file, directory)
     if (!read.ok || typeof read.document !== 'object' || read.document === null) continue
     const document = read.document as Record<string, unknown>
     presets.push({
@@ -84,9 +84,40 @@ export function loadRuleSet(
 ): LoadRuleSetResult {
   const file = looksLikePath(idOrPath) ? idOrPath : presetFile(idOrPath, directory)
   if (typeof file !== 'string') return { ok: false, issues: [file] }
-  const read = readDocument(file)
+  const read = readResolvedDocument(file, directory)
   if (!read.ok) return { ok: false, issues: [read.issue] }
   return validateWithOverrides(read.document, overrides, file)
+}
+
+/** How many `extends` links one document may follow (a longer chain is taken as a cycle). */
+const MAX_EXTENDS_DEPTH = 4
+
+/**
+ * Reads a rule-set document and resolves `extends` (RUL-020): a document that names a preset
+ * (`id` or `id@version`, by its file name) or a file (relative to its own folder) in `extends` is
+ * that document with its own fields deep-merged over it, by the rules of an override patch
+ * (markets matched by `market`, other lists replaced).
+ */
+function readResolvedDocument(file: string, directory: string, depth = 0): ReadResult {
+  const read = readDocument(file)
+  if (!read.ok || typeof read.document !== 'object' || read.document === null) return read
+  const { extends: base, ...own } = read.document as Record<string, unknown>
+  if (base === undefined) return read
+  const failed = (code: string, message: string): ReadResult => ({
+    ok: false,
+    issue: { code, path: 'extends', message: `${file}: ${message}` },
+  })
+  if (typeof base !== 'string' || base.length === 0)
+    return failed('not_a_string', 'extends must name a preset or a rule-set file')
+  if (depth >= MAX_EXTENDS_DEPTH)
+    return failed('extends_too_deep', `more than ${MAX_EXTENDS_DEPTH} extends links (a cycle?)`)
+  // A preset is named by its file: `id` is presets/id.json, `id@version` presets/id@version.json.
+  const baseFile = looksLikePath(base)
+    ? resolvePath(dirname(file), base)
+    : resolvePath(directory, `${base}.json`)
+  const resolved = readResolvedDocument(baseFile, directory, depth + 1)
+  if (!resolved.ok) return resolved
+  return { ok: true, document: mergeRuleSetPatch(resolved.document, own) }
 }
 
 /** Applies overrides to an in-memory document and validates it. */

@@ -20,6 +20,7 @@ const requiredIds = [
   'bybit-inverse',
   'okx',
   'deribit',
+  'deribit-pm',
   'hyperliquid',
   'dydx-v4',
   'vega',
@@ -200,5 +201,43 @@ describe('RUL-018 PATH=VALUE assignments', () => {
     const result = applyAssignment({ a: { b: '1' } }, 'a={"c":"2"}')
     expect(result).toEqual({ ok: true, document: { a: { c: '2' } } })
     expect(applyAssignment({ a: '1' }, 'a=null')).toEqual({ ok: true, document: { a: null } })
+  })
+})
+
+describe('RUL-020 a rule-set file may extend a preset or another file', () => {
+  it('deribit-pm is deribit with a portfolioMargin section', () => {
+    const base = load('deribit')
+    const derived = load('deribit-pm')
+    expect([...derived.markets.values()]).toEqual([...base.markets.values()])
+    expect(derived.liquidation).toEqual(base.liquidation)
+    expect(derived.portfolioMargin?.model).toBe('grid')
+    expect(base.portfolioMargin).toBeUndefined()
+  })
+
+  it('extends a file relative to its own folder, and patches markets by id', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'lor-extends-'))
+    writeFileSync(join(folder, 'base.json'), JSON.stringify(ruleSetToJson(load('okx'))))
+    writeFileSync(
+      join(folder, 'mine.yaml'),
+      'extends: base.json\nid: mine\nmarkets:\n  - { market: BTC-USDT-SWAP, takerFeeRate: "0.0001" }\n',
+    )
+    const mine = load(join(folder, 'mine.yaml'))
+    expect(mine.id).toBe('mine')
+    expect(formatFixed(mine.markets.get('BTC-USDT-SWAP')!.takerFeeRate)).toBe('0.0001')
+    expect(mine.markets.get('BTC-USDT-SWAP')!.margin).toEqual(
+      load('okx').markets.get('BTC-USDT-SWAP')!.margin,
+    )
+  })
+
+  it.each([
+    ['an unknown preset', 'extends: nope\n', 'file_not_found'],
+    ['a non-string', 'extends: 3\n', 'not_a_string'],
+    ['itself (a cycle)', 'extends: loop.yaml\n', 'extends_too_deep'],
+  ])('extending %s is an issue', (_name, text, code) => {
+    const folder = mkdtempSync(join(tmpdir(), 'lor-extends-'))
+    writeFileSync(join(folder, 'loop.yaml'), text)
+    const result = loadRuleSet(join(folder, 'loop.yaml'))
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.issues[0]?.code).toBe(code)
   })
 })

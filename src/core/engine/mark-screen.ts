@@ -16,9 +16,10 @@
  * r = (headroom(P0) − 4 units) ÷ (|q| × (1 + rate + closeFeeRate)), rounded down, keeps it ≥ 0.
  * The rate stays the same on the interval when the tier at both ends is the tier at P0 (the tier
  * is monotone in the position value). Other accounts (several positions, inverse markets,
- * open-interest or value-scaled rates) are evaluated on every mark.
+ * open-interest or value-scaled rates, portfolio-margined markets) are evaluated on every mark.
  */
 import type { AccountMargin, SettlementGroupMargin } from '../margin/evaluate.ts'
+import { isPortfolioMargined } from '../margin/portfolio-margin.ts'
 import { marginRatesForValue } from '../margin/rates.ts'
 import type { Account } from '../model/account.ts'
 import { quotingOf } from '../model/instrument.ts'
@@ -186,6 +187,8 @@ export function screenEvaluated(
 /** Whether a market's rates can be bounded by the screen (tier fixed by monotone lookups). */
 function eligibleMarket(rules: RuleSet, market: MarketRules): boolean {
   if (quotingOf(market.instrument.kind) !== 'linear') return false
+  // A portfolio requirement is not value × rate: the bound does not hold (PFM-045).
+  if (isPortfolioMargined(rules.portfolioMargin, market.instrument.market)) return false
   const model = market.margin
   switch (model.kind) {
     case 'tiered':

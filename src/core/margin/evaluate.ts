@@ -12,7 +12,19 @@ import type { Account, MarginMode, Position } from '../model/account.ts'
 import { entryPriceOf, positionValue, unrealizedPnl } from '../model/position-math.ts'
 import { abs, add, div, type Fixed, max, mul, sub, sum, ZERO } from '../num/fixed.ts'
 import type { MarketRules, RuleSet } from '../rules/rule-set.ts'
-import { bankruptcyPrice, liquidationPrice, type PriceSolveInput } from './liquidation-price.ts'
+import {
+  bankruptcyPrice,
+  bisectedSolution,
+  bisectRoot,
+  liquidationPrice,
+  type PriceSolution,
+  type PriceSolveInput,
+} from './liquidation-price.ts'
+import {
+  isPortfolioMargined,
+  type PortfolioGroupMargin,
+  portfolioGroupMargin,
+} from './portfolio-margin.ts'
 import { initialMarginOf, maintenanceMarginOf, marginRates, marginRatesForValue } from './rates.ts'
 
 /** Margin figures of one position at its mark (no liquidation or bankruptcy price). */
@@ -65,6 +77,13 @@ export interface SettlementGroupMargin {
   readonly maintenanceMargin: Fixed
   /** maintenanceMargin ÷ equity, rounded up; null when equity ≤ 0. */
   readonly marginRatio: Fixed | null
+  /**
+   * The portfolio margin of the cross positions the rule set's `portfolioMargin` lists (PFM-042):
+   * their requirement in `crossMaintenanceMargin` and `crossInitialMargin` is this one, not the
+   * sum of their own (which the positions still report, as held alone under their market's model).
+   * Null when the group holds none.
+   */
+  readonly portfolio: PortfolioGroupMargin | null
   /** Sorted by market. */
   readonly positions: readonly PositionMargin[]
 }
@@ -144,6 +163,7 @@ export function evaluateAccountMargin(
   const groups = assets.map((asset) => {
     const bases = basesByAsset.get(asset) ?? []
     return groupFigures(
+      rules,
       asset,
       account.balances.get(asset) ?? ZERO,
       bases,
@@ -277,6 +297,11 @@ function groupRisk(
     cross.map((base) => sub(base.unrealizedPnl, requirementOf(base))),
   )
   const crossSurplusForBankruptcy = sum(cross.map((base) => sub(base.unrealizedPnl, base.closeFee)))
+  // With a portfolio requirement the cross positions' requirements are not separable: every cross
+  // position's liquidation price is solved on the whole group (PFM-044).
+  const pooled = cross.some((base) =>
+    isPortfolioMargined(rules.portfolioMargin, base.position.market),
+  )
   const positions = bases.map((base) => {
     const isCross = base.position.marginMode === 'cross'
     const liquidationCollateral = isCross
@@ -288,17 +313,62 @@ function groupRisk(
     const bankruptcyCollateral = isCross
       ? add(walletBalance, sub(crossSurplusForBankruptcy, sub(base.unrealizedPnl, base.closeFee)))
       : base.position.isolatedMargin
-    return positionRisk(rules, base, liquidationCollateral, bankruptcyCollateral)
+    const risk = positionRisk(rules, base, liquidationCollateral, bankruptcyCollateral)
+    if (!isCross || !pooled) return risk
+    const liquidation = portfolioLiquidationPrice(rules, asset, walletBalance, bases, base)
+    return {
+      ...risk,
+      liquidationPrice: liquidation?.displayed ?? null,
+      liquidationPriceExact: liquidation?.exact ?? null,
+    }
   })
-  return groupFigures(asset, walletBalance, bases, positions)
+  return groupFigures(rules, asset, walletBalance, bases, positions)
+}
+
+/**
+ * The liquidation price of a cross position in a group with a portfolio requirement (PFM-044):
+ * the mark of its market at which the group's cross equity meets its cross maintenance
+ * requirement, every other mark held fixed, found by exact bisection (the portfolio requirement
+ * has no closed form).
+ */
+function portfolioLiquidationPrice(
+  rules: RuleSet,
+  asset: string,
+  walletBalance: Fixed,
+  bases: readonly PositionBase[],
+  base: PositionBase,
+): PriceSolution | null {
+  const { position } = base
+  const input: PriceSolveInput = {
+    market: base.rules,
+    size: position.size,
+    entryValue: position.entryValue,
+    collateral: ZERO,
+    markPrice: base.markPrice,
+  }
+  const price = bisectRoot(input, (price) => {
+    const moved = bases.map((each) =>
+      each === base
+        ? positionBase(rules, position, new Map([[position.market, price]]), undefined)
+        : each,
+    )
+    const group = groupFigures(rules, asset, walletBalance, moved, [])
+    return group.crossEquity <= group.crossMaintenanceMargin
+  })
+  return price === null ? null : bisectedSolution(rules.liquidationPrice, input, price)
 }
 
 function requirementOf(base: PositionBase): Fixed {
   return add(base.maintenanceMargin, base.closeFee)
 }
 
-/** The group's sums over its positions' bases; `positions` are the per-position results. */
+/**
+ * The group's sums over its positions' bases; `positions` are the per-position results. Cross
+ * positions of portfolio-margined markets count with the portfolio's requirement and their own
+ * close fees instead of their own requirements (PFM-042).
+ */
 function groupFigures<P>(
+  rules: RuleSet,
   asset: string,
   walletBalance: Fixed,
   bases: readonly PositionBase[],
@@ -308,8 +378,29 @@ function groupFigures<P>(
   const isolated = bases.filter((base) => base.position.marginMode === 'isolated')
   const crossPnl = sum(cross.map((base) => base.unrealizedPnl))
   const crossEquity = add(walletBalance, crossPnl)
-  const crossInitialMargin = sum(cross.map((base) => base.initialMargin))
-  const crossMaintenanceMargin = sum(cross.map(requirementOf))
+  const pooled = cross.filter((base) =>
+    isPortfolioMargined(rules.portfolioMargin, base.position.market),
+  )
+  const alone = pooled.length === 0 ? cross : cross.filter((base) => !pooled.includes(base))
+  const portfolio =
+    rules.portfolioMargin === undefined || pooled.length === 0
+      ? null
+      : portfolioGroupMargin(
+          rules.portfolioMargin,
+          pooled.map((base) => ({
+            market: base.rules,
+            size: base.position.size,
+            price: base.markPrice,
+          })),
+        )
+  const crossInitialMargin = add(
+    sum(alone.map((base) => base.initialMargin)),
+    portfolio?.initialMargin ?? ZERO,
+  )
+  const crossMaintenanceMargin = add(
+    sum(alone.map(requirementOf)),
+    add(sum(pooled.map((base) => base.closeFee)), portfolio?.maintenanceMargin ?? ZERO),
+  )
   const isolatedEquity = sum(
     isolated.map((base) => add(base.position.isolatedMargin, base.unrealizedPnl)),
   )
@@ -327,6 +418,7 @@ function groupFigures<P>(
     initialMargin,
     maintenanceMargin,
     marginRatio: equity > 0n ? div(maintenanceMargin, equity, 'ceil') : null,
+    portfolio,
     positions,
   }
 }

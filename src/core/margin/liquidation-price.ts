@@ -236,10 +236,21 @@ const searchCeiling = 10n ** 40n
  * no price between one tick and the search ceiling reaches it, or (short) when every such price does.
  */
 function bisect(rules: LiquidationPriceRules, input: PriceSolveInput): Fixed | null {
+  return bisectRoot(input, (price) => requirementGap(rules, input, 'liquidation', price) <= 0n)
+}
+
+/**
+ * The bisection of `bisect` for any requirement test (LPX-004, PFM-044): `isReached(P)` says
+ * whether equity is at or below the requirement with the position's market at P (everything else
+ * held fixed). It assumes one crossing between the mark and the adverse end of the search.
+ */
+export function bisectRoot(
+  input: Pick<PriceSolveInput, 'market' | 'size' | 'markPrice'>,
+  isReached: (price: Fixed) => boolean,
+): Fixed | null {
   const long = input.size > 0n
   const tick: bigint = input.market.instrument.tickSize
-  const reached = (raw: bigint): boolean =>
-    requirementGap(rules, input, 'liquidation', fromScaled(raw)) <= 0n
+  const reached = (raw: bigint): boolean => isReached(fromScaled(raw))
   const mark: bigint = input.markPrice
   let safe: bigint // a price where the requirement is not reached
   let breached: bigint // a price where it is
@@ -266,6 +277,15 @@ function bisect(rules: LiquidationPriceRules, input: PriceSolveInput): Fixed | n
     else safe = middle
   }
   return fromScaled(breached)
+}
+
+/** A price found by `bisectRoot`, at the three precisions of a solution (LPX-005). */
+export function bisectedSolution(
+  rules: LiquidationPriceRules,
+  input: PriceSolveInput,
+  price: Fixed,
+): PriceSolution {
+  return solution(rules, input, { numerator: price, denominator: 1n }, null, 'bisection')
 }
 
 function solution(

@@ -176,16 +176,7 @@ export function parsePortfolio(input: unknown): ParsePortfolioResult {
           `expected ${rules.scenarios.length} entries, one per scenario`,
         )
     })
-    rules.interSpreads.forEach((spread, index) => {
-      spread.legs.forEach((leg, legIndex) => {
-        if (!products.has(leg.product))
-          check.add(
-            'unknown_product',
-            `span.interSpreads[${index}].legs[${legIndex}].product`,
-            `no product "${leg.product}"`,
-          )
-      })
-    })
+    checkSpreadProducts(check, rules, 'span')
   }
   if (rules === undefined || model === undefined || check.issues.length > 0)
     return { ok: false, issues: check.issues }
@@ -484,4 +475,41 @@ function readGridRules(check: Checker, value: unknown, path: string): GridRules 
     netShortOptionContingency,
     initialMarginMultiplier,
   }
+}
+
+/** A model section read on its own (`span:` or `grid:`), for rule sets that embed one (PFM-040). */
+export type ModelSectionResult<T> =
+  | { readonly ok: true; readonly rules: T }
+  | { readonly ok: false; readonly issues: readonly RuleIssue[] }
+
+/** Validates a `span:` section at `path` (issues name paths below it). */
+export function parseSpanSection(value: unknown, path: string): ModelSectionResult<SpanRules> {
+  const check = new Checker()
+  const rules = readSpanRules(check, value, path)
+  if (rules !== undefined) checkSpreadProducts(check, rules, path)
+  if (rules === undefined || check.issues.length > 0) return { ok: false, issues: check.issues }
+  return { ok: true, rules }
+}
+
+/** Validates a `grid:` section at `path` (issues name paths below it). */
+export function parseGridSection(value: unknown, path: string): ModelSectionResult<GridRules> {
+  const check = new Checker()
+  const rules = readGridRules(check, value, path)
+  if (rules === undefined || check.issues.length > 0) return { ok: false, issues: check.issues }
+  return { ok: true, rules }
+}
+
+/** Every inter-product spread leg names a listed product. */
+function checkSpreadProducts(check: Checker, rules: SpanRules, path: string): void {
+  const products = new Set(rules.products.map((product) => product.id))
+  rules.interSpreads.forEach((spread, index) => {
+    spread.legs.forEach((leg, legIndex) => {
+      if (!products.has(leg.product))
+        check.add(
+          'unknown_product',
+          `${path}.interSpreads[${index}].legs[${legIndex}].product`,
+          `no product "${leg.product}"`,
+        )
+    })
+  })
 }

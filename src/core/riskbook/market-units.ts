@@ -18,6 +18,7 @@ export type MarketSupportIssue =
   | 'tiers_not_contiguous'
   | 'tiers_not_tax_bracket'
   | 'units_too_fine'
+  | 'portfolio_margined'
 
 /** Number of decimals of a `Fixed`: the least k with value × 10^k a whole number. */
 export function decimalsOf(value: Fixed): number {

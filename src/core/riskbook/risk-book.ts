@@ -12,6 +12,7 @@
  * |float − exact| ≤ 2^-40 × S (proof in docs/spec/riskbook.md, RBK-010), so the float decides only
  * when it is farther than that from 0; otherwise the exact sum decides. The answer is always exact.
  */
+import { isPortfolioMargined } from '../margin/portfolio-margin.ts'
 import { assert } from '../assert.ts'
 import { divideRounded, type Fixed, FIXED_DECIMALS } from '../num/fixed.ts'
 import type { RuleSet } from '../rules/rule-set.ts'
@@ -185,6 +186,10 @@ export class RiskBook {
     const unsupported: UnsupportedMarket[] = []
     for (const market of rules.markets.values()) {
       if (market.instrument.settlementAsset !== settlementAsset) continue
+      if (isPortfolioMargined(rules.portfolioMargin, market.instrument.market)) {
+        unsupported.push({ market: market.instrument.market, code: 'portfolio_margined' })
+        continue
+      }
       const outcome = marketUnitsOf(market, rules.liquidationPrice.closeFeeRate)
       if (outcome.ok) supported.push(outcome.units)
       else unsupported.push({ market: market.instrument.market, code: outcome.code })

@@ -43,6 +43,7 @@ import {
   liquidationRulesToJson,
   readLiquidationRules,
 } from './liquidation-rules.ts'
+import { readPortfolioMarginRules } from './portfolio-margin-rules.ts'
 
 /** One problem found in a rule-set document: stable snake_case code, field path, readable message. */
 export interface RuleIssue {
@@ -284,6 +285,7 @@ function readRuleSet(check: Checker, input: unknown): RuleSet | undefined {
     'account',
     'markets',
     'liquidation',
+    'portfolioMargin',
   ])
   if (root.$schemaVersion !== undefined && root.$schemaVersion !== RULE_SET_SCHEMA_VERSION) {
     check.report(
@@ -312,6 +314,10 @@ function readRuleSet(check: Checker, input: unknown): RuleSet | undefined {
     root.liquidation === undefined || markets === undefined
       ? undefined
       : readLiquidationRules(check, root.liquidation, markets)
+  const portfolioMargin =
+    root.portfolioMargin === undefined || markets === undefined
+      ? undefined
+      : readPortfolioMarginRules(check, root.portfolioMargin, markets)
   if (
     id === undefined ||
     venue === undefined ||
@@ -336,6 +342,7 @@ function readRuleSet(check: Checker, input: unknown): RuleSet | undefined {
     account,
     markets,
     ...(liquidation === undefined ? {} : { liquidation }),
+    ...(portfolioMargin === undefined ? {} : { portfolioMargin }),
   }
 }
 
@@ -987,6 +994,8 @@ export interface RuleSetJson {
   readonly account: { readonly withdrawalValueFloorRate: string; readonly feeRounding: Rounding }
   readonly markets: readonly MarketRulesJson[]
   readonly liquidation?: LiquidationRulesJson
+  /** Written back as it was read (PFM-040). */
+  readonly portfolioMargin?: unknown
 }
 
 /**
@@ -1017,6 +1026,9 @@ export function ruleSetToJson(ruleSet: RuleSet): RuleSetJson {
     ...(ruleSet.liquidation === undefined
       ? {}
       : { liquidation: liquidationRulesToJson(ruleSet.liquidation) }),
+    ...(ruleSet.portfolioMargin === undefined
+      ? {}
+      : { portfolioMargin: ruleSet.portfolioMargin.source }),
   }
 }
 

@@ -8,6 +8,9 @@ import type { InsuranceFundPolicy } from '../loss/insurance-fund.ts'
 import type { SocializedLossPolicy } from '../loss/socialized-loss.ts'
 import type { Instrument } from '../model/instrument.ts'
 import type { Fixed, Rounding } from '../num/fixed.ts'
+import type { GridRules } from '../portfolio/grid.ts'
+import type { SpanRules } from '../portfolio/span.ts'
+import type { NetworkPartyRules } from './liquidation-rules.ts'
 
 /**
  * What a margin tier is looked up by:
@@ -176,7 +179,41 @@ export interface LiquidationRules {
   readonly adl: AdlPolicy | null
   /** What is left after fund and ADL is socialized (Deribit, Vega, Drift); `null`: uncovered. */
   readonly socializedLoss: SocializedLossPolicy | null
+  /** The network party and its liquidation strategy (Vega, LIQ-070..); absent or `null`: none. */
+  readonly network?: NetworkPartyRules | null
 }
+
+/** Where a market's positions sit in a portfolio model: its product and its tier (expiry). */
+export interface PortfolioMarketMapping {
+  readonly market: string
+  readonly product: string
+  /** Tier used to form calendar spreads (SPAN) and group expiries; defaults to the market id. */
+  readonly tier: string
+}
+
+/**
+ * Portfolio margin of cross positions (docs/spec/portfolio-margin.md, PFM-040..): the cross
+ * positions of the listed markets are margined together by a scenario model instead of one by one
+ * (the markets' own models still margin isolated positions and unlisted markets).
+ * - `span`: SPAN-style scan risk, calendar charges, inter-product credits; initial margin is the
+ *   requirement × `initialMarginMultiplier`;
+ * - `grid`: Deribit-style grid of relative price moves; initial margin per `grid.initialMarginMultiplier`.
+ * `source` is the section as written (validated), which is what `ruleSetToJson` writes back.
+ */
+export type PortfolioMarginRules =
+  | {
+      readonly model: 'span'
+      readonly span: SpanRules
+      readonly initialMarginMultiplier: Fixed
+      readonly markets: ReadonlyMap<string, PortfolioMarketMapping>
+      readonly source: unknown
+    }
+  | {
+      readonly model: 'grid'
+      readonly grid: GridRules
+      readonly markets: ReadonlyMap<string, PortfolioMarketMapping>
+      readonly source: unknown
+    }
 
 export interface RuleSet {
   /** Preset id, e.g. "binance-usdm". */
@@ -194,4 +231,6 @@ export interface RuleSet {
   readonly markets: ReadonlyMap<string, MarketRules>
   /** The liquidation chain; absent: breaches are reported (ENG-008) but nothing is liquidated. */
   readonly liquidation?: LiquidationRules
+  /** Portfolio margin of cross positions; absent: every position is margined by its market's model. */
+  readonly portfolioMargin?: PortfolioMarginRules
 }
