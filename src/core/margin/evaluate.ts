@@ -9,8 +9,22 @@
  */
 import { assert } from '../assert.ts'
 import type { Account, MarginMode, Position } from '../model/account.ts'
+import { quotingOf } from '../model/instrument.ts'
 import { entryPriceOf, positionValue, unrealizedPnl } from '../model/position-math.ts'
-import { abs, add, div, type Fixed, max, mul, sub, sum, ZERO } from '../num/fixed.ts'
+import {
+  abs,
+  add,
+  div,
+  divideRounded,
+  FIXED_DECIMALS,
+  type Fixed,
+  fromScaled,
+  max,
+  mul,
+  sub,
+  sum,
+  ZERO,
+} from '../num/fixed.ts'
 import type { MarketRules, RuleSet } from '../rules/rule-set.ts'
 import {
   bankruptcyPrice,
@@ -346,16 +360,47 @@ function portfolioLiquidationPrice(
     collateral: ZERO,
     markPrice: base.markPrice,
   }
-  const price = bisectRoot(input, (price) => {
+  const headroom = (price: Fixed): Fixed => {
     const moved = bases.map((each) =>
       each === base
         ? positionBase(rules, position, new Map([[position.market, price]]), undefined)
         : each,
     )
     const group = groupFigures(rules, asset, walletBalance, moved, [])
-    return group.crossEquity <= group.crossMaintenanceMargin
-  })
+    return sub(group.crossEquity, group.crossMaintenanceMargin)
+  }
+  const reached = (price: Fixed): boolean => price > 0n && headroom(price) <= 0n
+  // Futures-only portfolios have a headroom linear in the price (linear contracts) or in its
+  // inverse (inverse contracts): the root interpolated from two points is taken when the
+  // requirement is reached one unit of the last exact decimal on the adverse side of it and not
+  // one unit on the other; otherwise bisection decides.
+  const unit = 10n ** BigInt(FIXED_DECIMALS - rules.liquidationPrice.exactDecimals)
+  const adverse = position.size > 0n ? -unit : unit
+  const root = interpolatedRoot(base, headroom)
+  if (root !== null && reached(fromScaled(root + adverse)) && !reached(fromScaled(root - adverse)))
+    return bisectedSolution(rules.liquidationPrice, input, root)
+  const price = bisectRoot(input, reached)
   return price === null ? null : bisectedSolution(rules.liquidationPrice, input, price)
+}
+
+/**
+ * The root of `headroom` as a function of the position's mark (on the 10^-18 grid, half-even),
+ * assuming it is linear in the price (linear contracts) or in 1 ÷ price (inverse), from its values
+ * at the mark and at half (long) or twice (short) the mark; null when undefined or not positive.
+ */
+function interpolatedRoot(base: PositionBase, headroom: (price: Fixed) => Fixed): Fixed | null {
+  const p0: bigint = base.markPrice
+  const p1 = base.position.size > 0n ? p0 / 2n : p0 * 2n
+  if (p1 <= 0n) return null
+  const h0: bigint = headroom(fromScaled(p0))
+  const h1: bigint = headroom(fromScaled(p1))
+  const linear = quotingOf(base.rules.instrument.kind) === 'linear'
+  const denominator = linear ? h1 - h0 : h1 * p1 - h0 * p0
+  if (denominator === 0n) return null
+  const root = linear
+    ? p0 - divideRounded(h0 * (p1 - p0), denominator, 'half_even')
+    : divideRounded(p0 * p1 * (h1 - h0), denominator, 'half_even')
+  return root > 0n ? fromScaled(root) : null
 }
 
 function requirementOf(base: PositionBase): Fixed {

@@ -184,11 +184,20 @@ function productMargin(
   held: readonly Held[],
 ): GridProductMargin {
   const scenarios: GridScenario[] = []
+  // Futures do not depend on volatility: without options the three cells of a move are equal.
+  const volatilityMatters = held.some((each) => each.instrument.kind === 'option')
   for (const priceMove of rules.priceMoves) {
+    let unshocked: Fixed | null = null
     for (const direction of [1, 0, -1] as const) {
-      const loss = sum(
-        held.map((each) => positionLoss(rules, each.instrument, each.size, priceMove, direction)),
-      )
+      const loss: Fixed =
+        !volatilityMatters && unshocked !== null
+          ? unshocked
+          : sum(
+              held.map((each) =>
+                positionLoss(rules, each.instrument, each.size, priceMove, direction),
+              ),
+            )
+      unshocked = loss
       scenarios.push({ priceMove, volatilityDirection: direction, loss })
     }
   }
@@ -267,7 +276,7 @@ export function gridPortfolioMargin(
     if (own.length === 0) continue
     const margin = productMargin(rules, id, own)
     products.push(margin)
-    const legs = own.map((each) => productMargin(rules, id, [each]))
+    const legs = own.length === 1 ? [margin] : own.map((each) => productMargin(rules, id, [each]))
     const legsMaintenance = sum(legs.map((leg) => leg.maintenanceMargin))
     legsTotal = add(legsTotal, legsMaintenance)
     const legsLoss = sum(legs.map((leg) => leg.worstLoss))
