@@ -86,6 +86,7 @@ const COMMAND_FIELDS = {
     { name: 'size', kind: 'decimal' },
     { name: 'price', kind: 'decimal' },
     { name: 'counterparty', kind: 'text', optional: true },
+    { name: 'availableVolume', kind: 'decimal', optional: true },
   ],
   liquidation_takeover: [{ name: 'orderId', kind: 'text' }],
   insurance_fund_deposit: [{ name: 'fund', kind: 'text' }, asset, amount],

@@ -366,7 +366,7 @@ const STEP_FIELDS: Readonly<Record<string, readonly string[]>> = {
   add_isolated_margin: ['account', 'market', 'amount'],
   set_leverage: ['account', 'market', 'leverage'],
   expire: ['market', 'settlementPrice'],
-  liquidation_fill: ['orderId', 'size', 'price', 'counterparty'],
+  liquidation_fill: ['orderId', 'size', 'price', 'counterparty', 'availableVolume'],
   liquidation_takeover: ['orderId'],
   insurance_fund_deposit: ['fund', 'asset', 'amount'],
   time: ['at', 'advance'],
@@ -485,6 +485,9 @@ function parseStep(node: Node, path: string): ScenarioStep {
           size: decimal(fields.size, at('size')),
           price: decimal(fields.price, at('price')),
           ...(counterparty === undefined ? {} : { counterparty }),
+          ...(fields.availableVolume === undefined
+            ? {}
+            : { availableVolume: decimal(fields.availableVolume, at('availableVolume')) }),
         }
       }
       case 'liquidation_takeover':

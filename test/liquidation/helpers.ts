@@ -8,7 +8,7 @@ import {
   type EngineState,
   execute,
 } from '../../src/core/engine/index.ts'
-import { fixedOf } from '../../src/core/num/fixed.ts'
+import { type Fixed, fixedOf, ZERO } from '../../src/core/num/fixed.ts'
 import { parseRuleSet } from '../../src/core/rules/parse.ts'
 import type { RuleSet } from '../../src/core/rules/rule-set.ts'
 
@@ -44,8 +44,9 @@ export class Driver {
   readonly events: EngineEvent[] = []
   timestampMs = 0
 
-  constructor(rules: RuleSet) {
-    this.state = createEngineState(rules)
+  /** `verify: false` leaves the whole-state checks to the caller (the always-on checks still run). */
+  constructor(rules: RuleSet, options: { readonly verify?: boolean } = {}) {
+    this.state = createEngineState(rules, options)
   }
 
   run(command: Command): readonly EngineEvent[] {
@@ -70,16 +71,16 @@ export class Driver {
     })
   }
 
-  balance(account: string, asset: string) {
-    return this.state.accounts.get(account)?.balances.get(asset) ?? 0n
+  balance(account: string, asset: string): Fixed {
+    return this.state.accounts.get(account)?.balances.get(asset) ?? ZERO
   }
 
-  size(account: string, market: string) {
-    return this.state.accounts.get(account)?.positions.get(market)?.size ?? 0n
+  size(account: string, market: string): Fixed {
+    return this.state.accounts.get(account)?.positions.get(market)?.size ?? ZERO
   }
 
-  pool(fund: string, asset: string) {
-    return this.state.liquidation.fundPools.get(fund)?.get(asset) ?? 0n
+  pool(fund: string, asset: string): Fixed {
+    return this.state.liquidation.fundPools.get(fund)?.get(asset) ?? ZERO
   }
 }
 

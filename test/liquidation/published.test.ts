@@ -233,7 +233,9 @@ describe('published examples', () => {
       'liquidation_order_placed',
     )
     expect(first[0]?.size).toBe(d('-0.4'))
-    expect(first[0]?.limitPrice).toBeNull()
+    // The book may fill down to a zero account value (bankruptcy 98,000 = 100,000 − 4,000 / 2);
+    // below it the account is deleveraged instead (HL ADL: "account value … becomes negative").
+    expect(first[0]?.limitPrice).toBe(d('98000'))
     engine.run({ type: 'liquidation_fill', orderId: 'L1', size: d('0.4'), price: d('99000') })
     // 10 s later at 98,900: equity 1,840 < MM 1,978 (value 158,240 > 100k), within the cooldown.
     engine.timestampMs = 10_000

@@ -5,6 +5,7 @@
 import { test } from '@fast-check/vitest'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { executeLiquidations } from '../../src/scenario/liquidation-execution.ts'
 import { d, Driver, everyMarket, ofType, preset } from './helpers.ts'
 
 const SCALE = 10n ** 18n
@@ -235,4 +236,69 @@ describe('regressions of the loss chain', () => {
       if (uncovered > 0n) expect(allocated?.chainExhausted).toBe(true)
     },
   )
+
+  it('LIQ-051, HL ADL (exchanges.md §7): a Hyperliquid account whose value goes negative is auto-deleveraged, not left to the book', () => {
+    // "If a user's account value … becomes negative, the users on the opposite side … are closed
+    // at the previous mark price against the now underwater user." alice (1,000 USDC, long 1 BTC
+    // from 10,000, 4.5 taker fee) is at −104.5 at the mark 8,900; the order's limit is her
+    // bankruptcy price 9,004.5 shown as 9,005, so a book fill at 8,900 is refused and the handover
+    // deleverages bob at the mark.
+    const engine = new Driver(preset('hyperliquid'))
+    engine.run({ type: 'deposit', account: 'alice', asset: 'USDC', amount: d('1000') })
+    engine.run({ type: 'deposit', account: 'bob', asset: 'USDC', amount: d('100000') })
+    engine.run({ type: 'mark_price', market: 'BTC', mark: d('10000') })
+    engine.run({
+      type: 'trade',
+      account: 'alice',
+      market: 'BTC',
+      size: d('1'),
+      price: d('10000'),
+      liquidity: 'taker',
+      counterparty: 'bob',
+    })
+    engine.run({ type: 'mark_price', market: 'BTC', mark: d('8900') })
+    const [order] = ofType(engine.events, 'liquidation_order_placed')
+    expect(order?.limitPrice).toBe(d('9005'))
+    for (const step of executeLiquidations(engine.state, { price: 'mark', slippage: d('0') }, 0))
+      engine.events.push(...step.events)
+    const adl = ofType(engine.events, 'adl_deleveraged')
+    expect(adl.map((event) => [event.account, event.size, event.price])).toEqual([
+      ['bob', d('1'), d('8900')],
+    ])
+    expect(engine.size('alice', 'BTC')).toBe(0n)
+    expect(engine.size('bob', 'BTC')).toBe(0n)
+    // ADL at the mark forgoes nothing (LIQ-052): the 104.5 below zero stays uncovered, and is reported.
+    const [shortfall] = ofType(engine.events, 'shortfall_allocated')
+    expect(shortfall).toMatchObject({ shortfall: d('104.5'), adl: 0n, uncovered: d('104.5') })
+  })
+
+  it("LIQ-044, LIQ-070, INV-010 (vega, found by the 100k property run): a position closed out earlier in the same mark is not charged a later closeout's socialized loss", () => {
+    // a long 0.1 from 10,000; b short 0.1 (closed out at 11,695, a pays 69.6 of it), then long
+    // 0.12 from 11,695. At 10,001 a and b are both closed out by the network in one command: a
+    // first, so when b's deficit is socialized a no longer holds a position and pays nothing.
+    const engine = new Driver(preset('vega'))
+    for (const account of ['a', 'b', 'c'])
+      engine.run({ type: 'deposit', account, asset: 'USDC', amount: d('100') })
+    const market = 'BTC-PERP'
+    const trade = (account: string, counterparty: string, size: string, price: string) =>
+      engine.try({
+        type: 'trade',
+        account,
+        market,
+        size: d(size),
+        price: d(price),
+        liquidity: 'taker',
+        counterparty,
+      })
+    engine.run({ type: 'mark_price', market, mark: d('10000') })
+    trade('a', 'b', '0.1', '10000')
+    engine.run({ type: 'mark_price', market, mark: d('11695') })
+    trade('b', 'c', '0.12', '11695')
+    const events = engine.run({ type: 'mark_price', market, mark: d('10001') })
+    const closed = ofType(events, 'liquidation_takeover').map((event) => event.account)
+    expect(closed).toEqual(['a', 'b'])
+    const charged = ofType(events, 'socialized_loss_charged').map((event) => event.account)
+    expect(charged).not.toContain('a')
+    expect(engine.balance('a', 'USDC') >= 0n).toBe(true)
+  })
 })

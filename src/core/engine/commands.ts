@@ -105,6 +105,11 @@ export interface LiquidationFillCommand {
   readonly size: Fixed
   readonly price: Fixed
   readonly counterparty?: string
+  /**
+   * For a network disposal order: the volume on the matched side of the book within the order's
+   * price range; a fill may take at most `maxFractionConsumed` of it (LIQ-073).
+   */
+  readonly availableVolume?: Fixed
 }
 
 /**

@@ -32,6 +32,10 @@ export const REFUSAL_CODES = [
   'fill_exceeds_order',
   /** A liquidation fill is worse for the liquidated account than the order's limit price. */
   'fill_price_beyond_limit',
+  /** A network disposal fill takes more than `maxFractionConsumed` of the reported volume. */
+  'fill_exceeds_book_fraction',
+  /** The reported available volume is negative or off the lot grid. */
+  'available_volume_invalid',
   'leverage_out_of_range',
   /** The command needs a mark price the market does not have yet. */
   'mark_price_missing',

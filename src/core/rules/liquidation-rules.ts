@@ -15,6 +15,33 @@ import type { Checker } from './parse.ts'
 import { join } from './parse.ts'
 import type { LiquidationPolicy, LiquidationRules, MarketRules } from './rule-set.ts'
 
+/**
+ * Vega's liquidation strategy (0012-POSR, `LiquidationStrategy`): how the network party disposes of
+ * the positions it took over. Every `disposalTimeStepMs` it places one order for
+ * `disposalFraction` of its position (rounded up to the lot), or for the whole position at or below
+ * `fullDisposalSize` contracts; a fill never takes more than `maxFractionConsumed` of the volume the
+ * matcher reports on the matched side within the range (rounded up to the lot), and the order's
+ * limit is the reference price × (1 ∓ `disposalSlippageRange`) (LIQ-070..LIQ-076).
+ */
+export interface GradualDisposal {
+  readonly kind: 'gradual_disposal'
+  readonly disposalTimeStepMs: number
+  readonly disposalFraction: Fixed
+  readonly fullDisposalSize: Fixed
+  readonly maxFractionConsumed: Fixed
+  readonly disposalSlippageRange: Fixed
+}
+
+/**
+ * The network party (Vega): a system account that takes a distressed scope's positions at the mark
+ * at once (closeout) and disposes of them by its liquidation strategy; its PnL is settled against
+ * the market's insurance pool (gains in, losses drawn, then the rest of the chain).
+ */
+export interface NetworkPartyRules {
+  readonly account: string
+  readonly liquidationStrategy: GradualDisposal
+}
+
 type JsonObject = Readonly<Record<string, unknown>>
 
 const settlements = ['at_bankruptcy_price', 'at_fill_price'] as const
@@ -67,6 +94,7 @@ export function readLiquidationRules(
     'insuranceFund',
     'adl',
     'socializedLoss',
+    'network',
   ])
   const settlement = check.choice(object, 'settlement', path, settlements)
   const orderLimit = check.choice(object, 'orderLimit', path, orderLimits)
@@ -84,6 +112,10 @@ export function readLiquidationRules(
     object.socializedLoss === null || object.socializedLoss === undefined
       ? null
       : readSocialized(check, object.socializedLoss)
+  const network =
+    object.network === null || object.network === undefined
+      ? null
+      : readNetwork(check, object.network, join(path, 'network'))
   if (
     check.issues.length > before ||
     settlement === undefined ||
@@ -93,9 +125,16 @@ export function readLiquidationRules(
     backstop === undefined ||
     insuranceFund === undefined ||
     adl === undefined ||
-    socializedLoss === undefined
+    socializedLoss === undefined ||
+    network === undefined
   )
     return undefined
+  if (network !== null && backstop !== null && network.account === backstop.account)
+    return check.report(
+      'network_is_backstop',
+      join(join(path, 'network'), 'account'),
+      'the network party and the backstop are different accounts',
+    )
   return {
     settlement,
     orderLimit,
@@ -105,6 +144,60 @@ export function readLiquidationRules(
     insuranceFund,
     adl,
     socializedLoss,
+    // Written only when present, so that a section without it reads and writes back unchanged.
+    ...(object.network === undefined ? {} : { network }),
+  }
+}
+
+function readNetwork(check: Checker, value: unknown, path: string): NetworkPartyRules | undefined {
+  const object = check.object(value, path)
+  if (object === undefined) return undefined
+  const before = check.issues.length
+  check.knownFields(object, path, ['account', 'liquidationStrategy'])
+  const account = check.string(object, 'account', path, backstopAccountPattern)
+  if (account === '@book')
+    check.report('network_is_book', join(path, 'account'), 'the network party is not the book')
+  const at = join(path, 'liquidationStrategy')
+  const strategy = check.object(check.present(object, 'liquidationStrategy', path), at)
+  if (strategy === undefined || account === undefined) return undefined
+  const kind = check.choice(strategy, 'kind', at, ['gradual_disposal'] as const)
+  check.knownFields(strategy, at, [
+    'kind',
+    'disposalTimeStepMs',
+    'disposalFraction',
+    'fullDisposalSize',
+    'maxFractionConsumed',
+    'disposalSlippageRange',
+  ])
+  const disposalTimeStepMs = milliseconds(check, strategy, 'disposalTimeStepMs', at)
+  const disposalFraction = check.rate(strategy, 'disposalFraction', at)
+  const fullDisposalSize = check.nonNegative(strategy, 'fullDisposalSize', at)
+  const maxFractionConsumed = check.rate(strategy, 'maxFractionConsumed', at)
+  const disposalSlippageRange = check.positive(strategy, 'disposalSlippageRange', at)
+  if (disposalFraction === 0n)
+    check.report('not_positive', join(at, 'disposalFraction'), 'must be above 0')
+  if (maxFractionConsumed === 0n)
+    check.report('not_positive', join(at, 'maxFractionConsumed'), 'must be above 0')
+  if (
+    check.issues.length > before ||
+    kind === undefined ||
+    disposalTimeStepMs === undefined ||
+    disposalFraction === undefined ||
+    fullDisposalSize === undefined ||
+    maxFractionConsumed === undefined ||
+    disposalSlippageRange === undefined
+  )
+    return undefined
+  return {
+    account,
+    liquidationStrategy: {
+      kind,
+      disposalTimeStepMs,
+      disposalFraction,
+      fullDisposalSize,
+      maxFractionConsumed,
+      disposalSlippageRange,
+    },
   }
 }
 

@@ -60,7 +60,7 @@ export type LiquidationEvent =
       readonly bankruptcyPrice: Fixed
       /** Loss of closing at the mark beyond the bankruptcy price. */
       readonly estimatedShortfall: Fixed
-      readonly via: 'backstop_book' | 'adl'
+      readonly via: 'backstop_book' | 'adl' | 'network'
       readonly fundAvailable: Fixed
       readonly adlTriggerActive: boolean
       readonly reason: string
@@ -119,6 +119,7 @@ export type LiquidationEvent =
         | 'liquidation_surplus'
         | 'shortfall_draw'
         | 'over_collection'
+        | 'network_pnl'
       readonly rule: string
     }
   | {
@@ -152,4 +153,50 @@ export type LiquidationEvent =
       readonly rule: string
       readonly ruleSetId: string
       readonly ruleSetVersion: string
+    }
+  | {
+      /** The network party places an order disposing of part of its position (LIQ-072). */
+      readonly type: 'network_disposal_order_placed'
+      readonly orderId: string
+      readonly account: string
+      readonly market: string
+      /** Signed contracts to dispose of (opposite sign to the network's position). */
+      readonly size: Fixed
+      readonly networkPosition: Fixed
+      /** Reference price × (1 ∓ disposal slippage range) on the tick grid; `null`: no bound. */
+      readonly limitPrice: Fixed | null
+      readonly referencePrice: Fixed
+      readonly maxFractionConsumed: Fixed
+      readonly rule: string
+      readonly reason: string
+      readonly ruleSetId: string
+      readonly ruleSetVersion: string
+    }
+  | {
+      /** A fill of a disposal order; the network's PnL is settled against the fund (LIQ-073, LIQ-074). */
+      readonly type: 'network_disposal_filled'
+      readonly orderId: string
+      readonly account: string
+      readonly counterparty: string
+      readonly market: string
+      readonly size: Fixed
+      readonly price: Fixed
+      /** Volume the matcher reported on the matched side within the range, or `null`. */
+      readonly availableVolume: Fixed | null
+      readonly realizedPnl: Fixed
+      readonly networkPosition: Fixed
+      readonly remaining: Fixed
+      readonly rule: string
+      readonly ruleSetId: string
+      readonly ruleSetVersion: string
+    }
+  | {
+      /** A disposal order ends unfilled (no volume in range, or replaced at the next step) (LIQ-075). */
+      readonly type: 'network_disposal_lapsed'
+      readonly orderId: string
+      readonly account: string
+      readonly market: string
+      readonly remaining: Fixed
+      readonly reason: string
+      readonly rule: string
     }

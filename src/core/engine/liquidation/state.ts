@@ -31,6 +31,12 @@ export interface LiquidationOrder {
   readonly ruleSetId: string
   readonly ruleSetVersion: string
   readonly placedAtMs: number
+  /**
+   * `network_disposal`: an order of the network party disposing of the positions it took over
+   * (LIQ-072); its `bankruptcyPrice` is the reference price the limit was set from. Absent: an
+   * order liquidating a trader's position.
+   */
+  readonly purpose?: 'network_disposal'
 }
 
 export interface LiquidationState {
@@ -48,7 +54,10 @@ export interface LiquidationState {
   readonly fundMarketPnl: Map<string, Fixed>
   /** Whether each ADL trigger rule was active at its last evaluation, per `fund/asset/market`. */
   readonly triggerActive: Map<string, boolean[]>
-  /** Time of the last partial liquidation order per `account/market` (cooldowns). */
+  /**
+   * Time of the last partial liquidation order per `account/market` (cooldowns); for the network
+   * party, the start of its current disposal time step (LIQ-071).
+   */
   readonly lastPartialMs: Map<string, number>
   /** Deficits the chain could not allocate, per `account/asset` (LIQ-045). */
   readonly uncovered: Map<string, Fixed>
