@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander'
 import { registerMarginCommand } from './margin.ts'
+import { registerMarginHistoryCommand } from './margin-history.ts'
 import { registerRunCommand } from './run.ts'
 import { registerSimulateCommand } from './simulate.ts'
 import { registerPortfolioCommand } from './portfolio.ts'
@@ -22,6 +23,7 @@ program
   .showHelpAfterError()
 
 registerMarginCommand(program)
+registerMarginHistoryCommand(program)
 registerRunCommand(program)
 registerSimulateCommand(program)
 registerPortfolioCommand(program)

@@ -2,6 +2,8 @@
  * `lor margin`: a trader's margin calculator over a preset or a rule-set file (docs/presets.md,
  * CLI-001..CLI-006). It builds an account from the flags, evaluates it with the core margin
  * engine and prints equity, requirements, margin ratio and each position's liquidation price.
+ * With `--model portfolio` the same account, plus any `--option`, is margined as one portfolio
+ * under a scenario model instead (docs/portfolio-margin.md, PFM-030..PFM-038).
  */
 import type { Command } from 'commander'
 import type { Account, Position } from '../core/model/account.ts'
@@ -23,8 +25,15 @@ import {
 import type { MarginModel, RuleSet } from '../core/rules/rule-set.ts'
 import { loadRuleSet, overrideRuleSet } from '../presets/index.ts'
 import { configureInputErrors, describeIssues, inputError, withInputErrors } from './errors.ts'
+import {
+  checkVenueModel,
+  type PortfolioFlags,
+  parseOptions,
+  portfolioMarginReport,
+  renderPortfolioMargin,
+} from './margin-portfolio.ts'
 
-interface MarginOptions {
+interface MarginOptions extends PortfolioFlags {
   readonly preset?: string
   readonly rules?: string
   readonly wallet: string
@@ -88,6 +97,41 @@ export function registerMarginCommand(program: Command): void {
       collect,
       [],
     )
+    .option(
+      '--model <model>',
+      "venue (the rule set's own margin model, default) or portfolio (scenario margin of the whole account)",
+    )
+    .option(
+      '--portfolio-rules <file>',
+      'portfolio model parameters: a file with model and a span: or grid: section (default: built-in grid for BTC, ETH)',
+    )
+    .option(
+      '--option <name:size[@premium]>',
+      'option position, NAME = BASE-DDMMMYY-STRIKE-C|P, premium per contract in the settlement asset (repeatable; needs --model portfolio)',
+      collect,
+      [],
+    )
+    .option('--vol <[option=]vol>', 'implied volatility, e.g. 0.6 (repeatable)', collect, [])
+    .option(
+      '--interest-rate <[option=]rate>',
+      'Black-76 discount rate (default 0; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--underlying <[option=]market>',
+      "an option's underlying market (default: the one market with the option's base asset)",
+      collect,
+      [],
+    )
+    .option(
+      '--expiry <[option=]time>',
+      "expiry time (default: the name's date at 08:00 UTC)",
+      collect,
+      [],
+    )
+    .option('--tte <[option=]years>', 'time to expiry in years instead of --at', collect, [])
+    .option('--at <time>', 'valuation time: YYYY-MM-DD, YYYY-MM-DDTHH:MMZ, or now')
     .option('--json', 'print one JSON object with decimal strings')
     .action(withInputErrors((options: MarginOptions) => runMargin(options)))
   configureInputErrors(command)
@@ -266,6 +310,7 @@ function chooseWalletAsset(
   ruleSet: RuleSet,
   options: MarginOptions,
   positions: readonly PositionInput[],
+  optionBases: readonly string[] = [],
 ): string | undefined {
   const assets = settlementAssets(ruleSet)
   if (options.walletAsset !== undefined) {
@@ -280,14 +325,31 @@ function chooseWalletAsset(
       return market === undefined ? [] : [market.instrument.settlementAsset]
     }),
   )
+  for (const market of ruleSet.markets.values())
+    if (optionBases.includes(market.instrument.baseAsset.toUpperCase()))
+      used.add(market.instrument.settlementAsset)
   if (used.size === 1) return [...used][0]
   return undefined
 }
 
 function runMargin(options: MarginOptions): void {
+  const model = options.model ?? 'venue'
+  if (model !== 'venue' && model !== 'portfolio')
+    inputError(`--model ${model}: expected venue or portfolio`)
   const positions = parsePositions(options.position)
+  const optionInputs = parseOptions(options.option)
   let ruleSet = loadRules(options)
-  const walletAsset = chooseWalletAsset(ruleSet, options, positions)
+  if (model === 'venue') checkVenueModel(options, ruleSet)
+  else if (options.isolated.length > 0 || options.leverage.length > 0)
+    inputError(
+      `${options.isolated.length > 0 ? '--isolated' : '--leverage'}: not with --model portfolio (the whole account is margined together, in cross)`,
+    )
+  const walletAsset = chooseWalletAsset(
+    ruleSet,
+    options,
+    positions,
+    optionInputs.map((option) => option.base),
+  )
   const patch = ruleSetPatch(ruleSet, positions, options, walletAsset)
   if (patch !== undefined) {
     const overridden = overrideRuleSet(ruleSet, { patches: [patch] })
@@ -356,6 +418,31 @@ function runMargin(options: MarginOptions): void {
     positions: accountPositions,
   }
   const risk = evaluateAccount(ruleSet, account, marks)
+  if (model === 'portfolio') {
+    const group = risk.groups.find((each) => each.asset === walletAsset)
+    const flagOf = new Map(positions.map((input) => [input.market, input.flag]))
+    const report = portfolioMarginReport({
+      ruleSet,
+      walletAsset,
+      wallet,
+      equity: group?.equity ?? wallet,
+      positions: risk.groups.flatMap((each) =>
+        each.positions.map((position) => ({
+          flag: flagOf.get(position.market) ?? position.market,
+          risk: position,
+        })),
+      ),
+      options: optionInputs,
+      marks,
+      flags: options,
+    })
+    process.stdout.write(
+      options.json === true
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : renderPortfolioMargin(report),
+    )
+    return
+  }
   const report = marginReport(ruleSet, walletAsset, risk.groups)
   process.stdout.write(
     options.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderTable(report),

@@ -32,23 +32,26 @@ export function registerPortfolioCommand(program: Command): void {
   configureInputErrors(command)
 }
 
-/** Reads and validates a portfolio file; bad input becomes an `InputError`. */
-export function loadPortfolioFile(file: string): PortfolioDocument {
+/** Reads a YAML or JSON document; an unreadable file or a syntax error becomes an `InputError` naming `where`. */
+export function readDocumentFile(file: string, where: string = file): unknown {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch {
-    inputError(`${file}: cannot read the file`)
+    inputError(`${where}: cannot read the file`)
   }
-  let document: unknown
   try {
-    document = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text)
+    return /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text)
   } catch (error) {
     inputError(
-      `${file}: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : 'syntax error'}`,
+      `${where}: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : 'syntax error'}`,
     )
   }
-  const parsed = parsePortfolio(document)
+}
+
+/** Reads and validates a portfolio file; bad input becomes an `InputError`. */
+export function loadPortfolioFile(file: string): PortfolioDocument {
+  const parsed = parsePortfolio(readDocumentFile(file))
   if (!parsed.ok) inputError(`${file}: ${describeIssues(parsed.issues)}`)
   return parsed.portfolio
 }
@@ -112,14 +115,13 @@ export function portfolioReport(portfolio: PortfolioDocument): Record<string, un
   }
 }
 
-function runPortfolio(file: string, options: PortfolioOptions): void {
-  const report = portfolioReport(loadPortfolioFile(file))
-  if (options.json === true) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
-    return
-  }
+/**
+ * The text lines of a portfolio report: requirement, legs total and reduction, the initial margin
+ * where the model has one, and every offset (shared by `lor portfolio` and `lor margin --model portfolio`).
+ */
+export function portfolioReportLines(report: Record<string, unknown>): string[] {
   const lines = [
-    `${String(report.model)} portfolio margin${report.description === '' ? '' : `: ${String(report.description)}`}`,
+    `${String(report.model)} portfolio margin${typeof report.description === 'string' && report.description !== '' ? `: ${report.description}` : ''}`,
     `requirement ${String(report.requirement)}  (legs margined alone ${String(report.legsTotal)}, reduction ${String(report.reduction)})`,
   ]
   if (typeof report.initialMargin === 'string') lines.push(`initial margin ${report.initialMargin}`)
@@ -137,5 +139,14 @@ function runPortfolio(file: string, options: PortfolioOptions): void {
         `  ${item.amount.padStart(width)}  ${item.kind} ${item.product}: ${item.description}`,
       )
   }
-  process.stdout.write(`${lines.join('\n')}\n`)
+  return lines
+}
+
+function runPortfolio(file: string, options: PortfolioOptions): void {
+  const report = portfolioReport(loadPortfolioFile(file))
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+    return
+  }
+  process.stdout.write(`${portfolioReportLines(report).join('\n')}\n`)
 }

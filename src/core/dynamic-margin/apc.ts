@@ -4,7 +4,8 @@
  *   (a) a buffer ≥ 25 % of the calculated margin, released when margins rise significantly;
  *   (b) a weight ≥ 25 % on stressed observations;
  *   (c) a floor: margin computed with volatility over a 10-year look-back.
- * Each tool is a pure function of rates; `marginHistory` applies them to a price series.
+ * Each tool is a pure function of rates; `marginHistory` applies them to a price series and
+ * marks, per step, which tools changed the rate and which one bound it (DYN-009).
  */
 import { add, div, type Fixed, fixed, max, min, mul, ONE, sub, ZERO } from '../num/fixed.ts'
 import {
@@ -12,6 +13,7 @@ import {
   ewmaVolatilities,
   logReturns,
   marginRateFromVolatility,
+  sizeScaledRate,
   sqrtCeil,
 } from './ewma.ts'
 
@@ -61,7 +63,15 @@ export interface DynamicMarginParams {
   readonly buffer?: Fixed
   /** Share of the buffer restored per step when margins do not rise (default 0). */
   readonly bufferRebuild?: Fixed
+  /** Square-root size premium applied last (DYN-004); omitted: not used. */
+  readonly sizeScaling?: { readonly size: Fixed; readonly factor: Fixed }
 }
+
+/**
+ * What changed a step's rate after the model (DYN-009): `floor`, `stress_weight`, `buffer`,
+ * `size` (the size premium) and `cap` (the rate held at 1).
+ */
+export type ApcTool = 'floor' | 'stress_weight' | 'buffer' | 'size' | 'cap'
 
 /** One step of a margin history. */
 export interface MarginHistoryPoint {
@@ -74,8 +84,12 @@ export interface MarginHistoryPoint {
   readonly floorRate: Fixed | null
   /** k × the highest σ so far: the stressed observation. */
   readonly stressedRate: Fixed
-  /** After floor, stress weight and buffer, in that order. */
+  /** After floor, stress weight, buffer and size premium, in that order. */
   readonly rate: Fixed
+  /** The tools that changed the rate at this step, in the order applied (DYN-009). */
+  readonly changedBy: readonly ApcTool[]
+  /** The last tool that changed the rate, or `model` when the rate is the model rate (DYN-009). */
+  readonly binding: ApcTool | 'model'
 }
 
 /** Margin rates along a price series with the chosen APC tools (DYN-008). */
@@ -104,14 +118,43 @@ export function marginHistory(
             windowVolatility(prefix, Math.max(0, index + 1 - params.floorLookback), index + 1),
             params.multiplier,
           )
-    let rate = floorRate === null ? modelRate : applyFloor(modelRate, floorRate)
-    if (params.stressWeight !== undefined)
-      rate = applyStressWeight(rate, stressedRate, params.stressWeight)
+    const changedBy: ApcTool[] = []
+    if (mul(params.multiplier, volatility, 'ceil') > ONE) changedBy.push('cap')
+    let rate = modelRate
+    const step = (tool: ApcTool, next: Fixed): void => {
+      if (next !== rate) changedBy.push(tool)
+      rate = next
+    }
+    if (floorRate !== null) step('floor', applyFloor(rate, floorRate))
+    // The blend rounds each part up; it counts as a change only when the stressed rate differs.
+    if (params.stressWeight !== undefined && params.stressWeight !== 0n) {
+      const blended = applyStressWeight(rate, stressedRate, params.stressWeight)
+      if (stressedRate === rate) rate = blended
+      else step('stress_weight', blended)
+    }
     if (params.buffer !== undefined) {
       collected = applyBuffer(rate, collected, params.buffer, params.bufferRebuild ?? (0n as Fixed))
-      rate = min(ONE, collected)
+      step('buffer', min(collected, ONE))
+      if (collected > ONE && changedBy.at(-1) === 'buffer') changedBy.push('cap')
     }
-    points.push({ index, logReturn, volatility, modelRate, floorRate, stressedRate, rate })
+    if (params.sizeScaling !== undefined) {
+      const { size, factor } = params.sizeScaling
+      const uncapped = add(rate, mul(factor, sqrtCeil(max(size, ZERO)), 'ceil'))
+      step('size', sizeScaledRate(rate, size, factor))
+      if (uncapped > ONE && changedBy.at(-1) === 'size') changedBy.push('cap')
+    }
+    const binding = changedBy.at(-1) ?? 'model'
+    points.push({
+      index,
+      logReturn,
+      volatility,
+      modelRate,
+      floorRate,
+      stressedRate,
+      rate,
+      changedBy,
+      binding,
+    })
   })
   return points
 }

@@ -1,2 +1,3 @@
 export * from './apc.ts'
 export * from './ewma.ts'
+export * from './params.ts'
