@@ -21,8 +21,10 @@ import {
   type RunMetrics,
 } from '../sim/run/run-metrics.ts'
 import {
+  ALL_PRESETS,
   DEFAULT_PRESETS,
   DEFAULT_SCENARIO_OPTIONS,
+  expandRuleSetNames,
   type ScenarioOptions,
 } from '../sim/run/scenario.ts'
 import {
@@ -55,6 +57,9 @@ interface SimulateFlags {
   readonly journal?: string | false
 }
 
+/** Population size from which one seed's rule sets run on worker threads unless `--workers` says otherwise. */
+export const PARALLEL_RULE_SETS_FROM = 10_000
+
 /** Default path of the HTML report. */
 export const DEFAULT_REPORT_PATH = 'reports/simulation.html'
 
@@ -77,7 +82,7 @@ export function registerSimulateCommand(program: Command): void {
     )
     .option(
       '--preset <ids>',
-      `preset to compare (repeatable or comma list; default ${DEFAULT_PRESETS.join(',')})`,
+      `preset to compare (repeatable or comma list; "${ALL_PRESETS}": every shipped preset; default ${DEFAULT_PRESETS.join(',')})`,
       collect,
       [],
     )
@@ -107,7 +112,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--seeds <n>', 'Monte Carlo: number of seeds, from --seed on', '1')
     .option(
       '--workers <n>',
-      'worker threads for Monte Carlo (default: one per core, at most --seeds)',
+      `worker threads: Monte Carlo seeds, or one seed's rule sets (default: one per core, at most --seeds; one seed: 0 below ${PARALLEL_RULE_SETS_FROM.toLocaleString('en-US')} accounts)`,
     )
     .option('--report <path>', 'HTML report to write', DEFAULT_REPORT_PATH)
     .option('--csv <dir>', 'also write metrics.csv and forced-closes.csv to this directory')
@@ -133,7 +138,7 @@ export function registerSimulateCommand(program: Command): void {
     )
     .option(
       '--insurance-fund <amount>',
-      'insurance fund of each rule set at the start, in its settlement asset',
+      'insurance fund of each rule set at the start, in USD (coin-margined: its value in the coin at the first price)',
       '0',
     )
     .option(
@@ -174,20 +179,26 @@ export function optionsFromFlags(flags: SimulateFlags): {
   seeds: number[]
   workers: number
 } {
-  const ruleSets = [...flags.preset, ...flags.rules]
+  const ruleSets = expandRuleSetNames([...flags.preset, ...flags.rules])
   const firstSeed = wholeNumber(flags.seed, '--seed', 0, 0xffff_ffff)
   const seedCount = wholeNumber(flags.seeds, '--seeds', 1, 1_000_000)
   const seeds = Array.from({ length: seedCount }, (_, index) => (firstSeed + index) % 0x1_0000_0000)
+  const accounts = wholeNumber(flags.accounts, '--accounts', 1, 10_000_000)
+  const cores = Math.max(1, availableParallelism())
+  // Several seeds: one per worker. One seed: its rule sets in parallel, by default only when the
+  // population is large enough to repay starting the workers (SIMRUN-055).
   const workers =
-    seedCount === 1
-      ? 0
-      : flags.workers === undefined
-        ? Math.min(seedCount, Math.max(1, availableParallelism()))
-        : wholeNumber(flags.workers, '--workers', 0, 256)
+    flags.workers !== undefined
+      ? wholeNumber(flags.workers, '--workers', 0, 256)
+      : seedCount > 1
+        ? Math.min(seedCount, cores)
+        : accounts >= PARALLEL_RULE_SETS_FROM && ruleSets.length !== 1
+          ? Math.min(Math.max(ruleSets.length, DEFAULT_PRESETS.length), cores)
+          : 0
   const options: ScenarioOptions = {
     ...DEFAULT_SCENARIO_OPTIONS,
     ruleSets: ruleSets.length > 0 ? ruleSets : DEFAULT_PRESETS,
-    accounts: wholeNumber(flags.accounts, '--accounts', 1, 10_000_000),
+    accounts,
     ...(flags.data === undefined ? {} : { dataFile: flags.data }),
     ...(flags.model === undefined ? {} : { model: flags.model }),
     ...(flags.population === undefined ? {} : { populationFile: flags.population }),
@@ -275,14 +286,18 @@ async function simulate(flags: SimulateFlags): Promise<void> {
   }
   const monteCarlo = seeds.length > 1 ? aggregate(outcome.results) : []
   const lossesByRuleSet = new Map<string, Fixed[]>()
+  const lossesInQuoteByRuleSet = new Map<string, Fixed[]>()
   if (seeds.length > 1)
     for (const result of outcome.results)
       for (const figure of result.figures) {
         const list = lossesByRuleSet.get(figure.ruleSetId) ?? []
         list.push(figure.uncoveredLoss)
         lossesByRuleSet.set(figure.ruleSetId, list)
+        const inQuote = lossesInQuoteByRuleSet.get(figure.ruleSetId) ?? []
+        inQuote.push(figure.uncoveredLossInQuote)
+        lossesInQuoteByRuleSet.set(figure.ruleSetId, inQuote)
       }
-  const result = withMonteCarloLosses(base.result, lossesByRuleSet)
+  const result = withMonteCarloLosses(base.result, lossesByRuleSet, lossesInQuoteByRuleSet)
   const reportPath = resolve(flags.report)
   mkdirSync(dirname(reportPath), { recursive: true })
   writeFileSync(reportPath, renderReport(result))
@@ -299,6 +314,8 @@ async function simulate(flags: SimulateFlags): Promise<void> {
           metrics: base.runs.map((run) => ({
             ruleSetId: run.outcome.ruleSetId,
             market: run.market,
+            settlementAsset: run.settlementAsset,
+            quoteAsset: run.quoteAsset,
             ...run.metrics,
             diagnostics: run.diagnostics,
           })),
@@ -351,8 +368,11 @@ function aggregate(results: readonly SeedResult[]): MonteCarloMetrics[] {
   return [...byRuleSet].map(([ruleSetId, figures]) => monteCarloMetrics(ruleSetId, figures))
 }
 
-function money(value: Fixed): string {
-  return formatFixed(value, 0).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+/** An amount for the summary: whole units of a quote-settled asset, 4 decimals of a coin. */
+function money(value: Fixed, coin = false): string {
+  const [whole = '', fraction] = formatFixed(value, coin ? 4 : 0).split('.')
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -378,20 +398,27 @@ export function summaryText(
     readonly outcome: { readonly ruleSetId: string }
     readonly metrics: RunMetrics
     readonly market: string
+    readonly settlementAsset: string
+    readonly quoteAsset: string
   }[],
   monteCarlo: readonly MonteCarloMetrics[],
   reportPath: string,
   csvDirectory: string | undefined,
 ): string {
-  const rows = runs.map(({ outcome, metrics, market }) => [
-    `${outcome.ruleSetId} (${market})`,
+  const coinOf = new Map(
+    runs.map((run) => [run.outcome.ruleSetId, run.settlementAsset !== run.quoteAsset]),
+  )
+  const anyCoin = [...coinOf.values()].some((coin) => coin)
+  const rows = runs.map(({ outcome, metrics, market, settlementAsset, quoteAsset }) => [
+    `${outcome.ruleSetId} (${market}, ${settlementAsset})`,
     String(metrics.liquidationCount),
-    money(metrics.liquidatedValue),
+    money(metrics.liquidatedValue, settlementAsset !== quoteAsset),
     String(metrics.exitOrderCount),
-    money(metrics.badDebt),
-    money(metrics.insuranceFundEnd),
+    money(metrics.badDebt, settlementAsset !== quoteAsset),
+    ...(anyCoin ? [money(metrics.uncoveredLossInQuote)] : []),
+    money(metrics.insuranceFundEnd, settlementAsset !== quoteAsset),
     String(metrics.autoDeleverageCount),
-    money(metrics.socializedLoss),
+    money(metrics.socializedLoss, settlementAsset !== quoteAsset),
     metrics.cascadeAmplification === null
       ? '-'
       : `${formatFixed((metrics.cascadeAmplification * 100n) as Fixed, 2)} %`,
@@ -408,6 +435,7 @@ export function summaryText(
         'liquidated value',
         'exit orders',
         'bad debt',
+        ...(anyCoin ? ['uncovered USD'] : []),
         'fund end',
         'ADL',
         'socialized',
@@ -430,17 +458,25 @@ export function summaryText(
           'liquidations-at-risk p95',
           'bad debt p95',
         ],
-        monteCarlo.map((entry) => [
-          entry.ruleSetId,
-          money(entry.insolvencyP95),
-          money(entry.insolvencyP99),
-          `${entry.pathsWithUncoveredLoss}/${entry.paths}`,
-          money(entry.liquidationsAtRisk),
-          money(entry.badDebtP95),
-        ]),
+        monteCarlo.map((entry) => {
+          const coin = coinOf.get(entry.ruleSetId) ?? false
+          return [
+            entry.ruleSetId,
+            money(entry.insolvencyP95, coin),
+            money(entry.insolvencyP99, coin),
+            `${entry.pathsWithUncoveredLoss}/${entry.paths}`,
+            money(entry.liquidationsAtRisk, coin),
+            money(entry.badDebtP95, coin),
+          ]
+        }),
       ),
     )
   }
+  if (anyCoin)
+    parts.push(
+      '',
+      'Amounts in each rule set\'s settlement asset (in brackets); "uncovered USD" values the loss the fund did not cover at the price of its moment.',
+    )
   parts.push('', `Report: ${reportPath}`)
   if (csvDirectory !== undefined)
     parts.push(

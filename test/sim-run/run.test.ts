@@ -81,7 +81,12 @@ describe('mapping a population onto a rule set (SIMRUN-001, SIMRUN-002)', () => 
       if (!choice.ok) throw new Error(choice.message)
       const instrument = choice.market.instrument
       for (const account of population.accounts) {
-        const mapped = mapAccount(account, DEFAULT_POPULATION_MARKET.instrument, choice.market)
+        const mapped = mapAccount(
+          account,
+          DEFAULT_POPULATION_MARKET.instrument,
+          choice.market,
+          DEFAULT_POPULATION_MARKET.referencePrice,
+        )
         for (const position of mapped.seed.positions) {
           expect(isMultipleOf(abs(position.size), instrument.lotSize)).toBe(true)
           expect(isMultipleOf(position.entryPrice, instrument.tickSize)).toBe(true)
@@ -93,10 +98,11 @@ describe('mapping a population onto a rule set (SIMRUN-001, SIMRUN-002)', () => 
     }
   })
 
-  it('refuses a rule set without a linear market for the base asset', () => {
+  it('refuses a rule set without a market of the underlying (coin-margined ones map, inverse.test.ts)', () => {
     const loaded = loadRuleSet('binance-coinm')
     if (!loaded.ok) throw new Error('binance-coinm')
-    expect(simulatedMarketOf(loaded.ruleSet, 'BTC').ok).toBe(false)
+    expect(simulatedMarketOf(loaded.ruleSet, 'BTC').ok).toBe(true)
+    expect(simulatedMarketOf(loaded.ruleSet, 'ETH').ok).toBe(false)
   })
 })
 

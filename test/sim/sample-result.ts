@@ -10,6 +10,7 @@ import { createImpactModel } from '../../src/sim/impact.ts'
 import { generateShockPath, namedShock } from '../../src/sim/paths/shocks.ts'
 import { defaultPopulationSpec, generatePopulation } from '../../src/sim/population.ts'
 import type {
+  Shortfall,
   AutoDeleverageEvent,
   BalancePoint,
   ForcedClose,
@@ -50,6 +51,7 @@ export function buildSampleResult(): SimulationResult {
     const closes: ForcedClose[] = []
     const deleverages: AutoDeleverageEvent[] = []
     let badDebt = 0n as Fixed
+    const shortfalls: Shortfall[] = []
     const prices = path.points.map((point, step) => {
       let price = impact.impactedPrice(point.price, step, path.tickSize)
       for (const entry of open) {
@@ -74,6 +76,7 @@ export function buildSampleResult(): SimulationResult {
         })
         if (equity < 0n) {
           badDebt = (badDebt - equity) as Fixed
+          shortfalls.push({ timeMs: point.timeMs, account: entry.account.id, amount: neg(equity) })
           fund = (fund + equity) as Fixed
           if (fund < 0n) {
             deleverages.push({
@@ -100,11 +103,15 @@ export function buildSampleResult(): SimulationResult {
     return {
       ruleSetId: ruleSet.ruleSetId,
       venue: ruleSet.venue,
+      market: 'BTCUSDT',
+      settlementAsset: 'USDT',
+      quoteAsset: 'USDT',
       prices,
       forcedCloses: closes,
       insuranceFund: fundPath,
       autoDeleverages: deleverages,
       socializedLosses: [],
+      shortfalls,
       badDebt,
       monteCarloLosses: losses,
     }

@@ -22,8 +22,8 @@ import {
   ZERO,
 } from '../num/fixed.ts'
 import {
-  allocateProRataCapped,
   assertUniqueIds,
+  type CappedShare,
   assertValidPolicy,
   compareIds,
   compareRatio,
@@ -72,17 +72,51 @@ export type AdlAllocation =
    */
   | { readonly kind: 'min_winner_haircut'; readonly weighting: 'pnl' | 'pnl_times_leverage' }
 
+/** Which of the market's trading fee rates an ADL close charges a side, or `none` (ADL-016). */
+export type AdlFeeRate = 'maker' | 'taker' | 'none'
+
+/**
+ * Trading fees on ADL closes (ADL-016): Bybit charges the deleveraged positions the maker fee and
+ * the liquidated order the taker fee; Binance, BitMEX and dYdX charge none (no `fees`).
+ */
+export interface AdlFees {
+  readonly deleveraged: AdlFeeRate
+  readonly liquidated: AdlFeeRate
+}
+
+/**
+ * How much of a shortfall the fund pays when ADL runs (ADL-017). `none`: ADL closes at the
+ * liquidated order's bankruptcy value and covers the whole shortfall, the fund pays nothing
+ * (Binance, BitMEX, dYdX). `down_to_trigger_level`: the fund pays down to the level at which its
+ * active ADL trigger holds (pool equity 0; the PnL ratio at its trigger ratio) and ADL covers only
+ * the rest, at the price at which that holds (Bybit, BY-07 (1) and (3)).
+ */
+export type AdlFundShare = 'none' | 'down_to_trigger_level'
+
 export interface AdlPolicy {
   readonly ranking: AdlRankingFormula
   /** `profitable_only` drops candidates whose position uPnL ≤ 0 before ranking. */
   readonly eligibility: 'all_opposite' | 'profitable_only'
   readonly executionPrice: AdlExecutionPrice
   readonly allocation: AdlAllocation
+  /** Fees on ADL closes; absent: none on either side. */
+  readonly fees?: AdlFees
+  /** The fund's share of a shortfall that ADL covers; absent: `none`. */
+  readonly fundShare?: AdlFundShare
 }
 
 /** Validates an ADL policy; an empty list means valid. */
 export function validateAdlPolicy(policy: AdlPolicy): PolicyIssue[] {
   const issues: PolicyIssue[] = []
+  if (policy.fundShare === 'down_to_trigger_level' && policy.executionPrice !== 'bankruptcy') {
+    issues.push(
+      issue(
+        'fund_share_needs_bankruptcy_price',
+        'fundShare',
+        'the fund pays down to its trigger level only when ADL closes at a bankruptcy value',
+      ),
+    )
+  }
   if (policy.ranking.kind === 'binance_leverage_pnl' && policy.ranking.walletFloor <= 0n) {
     issues.push(
       issue(
@@ -373,6 +407,89 @@ function lotsOf(size: Fixed, lotSize: Fixed, what: string): bigint {
 }
 
 /**
+ * The ranking of a plan input under a policy. The ranking depends only on the policy's ranking
+ * formula and eligibility and on the input; a caller that plans the same input under two
+ * allocations (the engine plans the venue's and the alternative one) ranks the candidates once:
+ * the ranking is kept per input object and reused when formula and eligibility are the same.
+ * Inputs and rankings are immutable, so the reused ranking is the one a fresh call would compute.
+ */
+const rankings = new WeakMap<
+  AdlPlanInput,
+  { readonly ranking: AdlRankingFormula; readonly eligibility: string; readonly value: AdlRanking }
+>()
+
+function rankingOf(policy: AdlPolicy, input: AdlPlanInput): AdlRanking {
+  const cached = rankings.get(input)
+  if (
+    cached !== undefined &&
+    cached.ranking === policy.ranking &&
+    cached.eligibility === policy.eligibility
+  )
+    return cached.value
+  const value = rankAdlCandidates(
+    policy,
+    input.liquidatedAccountId,
+    input.liquidatedSide,
+    input.candidates,
+    input.seed ?? 0n,
+  )
+  rankings.set(input, { ranking: policy.ranking, eligibility: policy.eligibility, value })
+  return value
+}
+
+/**
+ * `allocateProRataCapped` (LOSS-004) computed in O(n log n): the same rounds, the same
+ * `allocateProRata` split and the same shares in the same key order, but each round drops its
+ * capped keys through a set and the final split is read in the order of the open keys, instead of
+ * a search per key. ADL over a whole market's holders hands it tens of thousands of keys.
+ */
+export function allocateProRataCappedIndexed<K extends string>(
+  total: bigint,
+  entries: readonly CappedShare<K>[],
+): { readonly shares: Map<K, bigint>; readonly unallocated: bigint } {
+  assert(total >= 0n, 'Invariant: an allocated total is not negative (LOSS-004)')
+  const shares = new Map<K, bigint>()
+  for (const entry of entries) {
+    assert(
+      entry.cap >= 0n && entry.weight >= 0n,
+      `Invariant: caps and weights are not negative (LOSS-004, key=${entry.key})`,
+    )
+    shares.set(entry.key, 0n)
+  }
+  let open = entries.filter((entry) => entry.weight > 0n && entry.cap > 0n)
+  let remaining = total
+  while (remaining > 0n && open.length > 0) {
+    let weightTotal = 0n
+    for (const entry of open) weightTotal += entry.weight
+    const binding = new Set<CappedShare<K>>()
+    for (const entry of open)
+      if (remaining * entry.weight > entry.cap * weightTotal) binding.add(entry)
+    if (binding.size === 0) {
+      const split = allocateProRata(
+        remaining,
+        open.map(({ key, weight }) => ({ key, weight })),
+      )
+      for (const entry of open) {
+        const share = split.get(entry.key) ?? 0n
+        assert(
+          share <= entry.cap,
+          `Invariant: a capped share stays within its cap (LOSS-004, key=${entry.key})`,
+        )
+        shares.set(entry.key, share)
+      }
+      remaining = 0n
+      break
+    }
+    for (const entry of binding) {
+      shares.set(entry.key, entry.cap)
+      remaining -= entry.cap
+    }
+    open = open.filter((entry) => !binding.has(entry))
+  }
+  return { shares, unallocated: remaining }
+}
+
+/**
  * Plans the deleveraging of `sizeToClose` contracts (ADL-009..ADL-016). Returns fills in rank order
  * (queue) or in rank order of the pro-rata recipients (min_winner_haircut), plus the uncovered size.
  * Invariant: Σ closed + uncovered = sizeToClose; no position is closed beyond its size.
@@ -380,13 +497,7 @@ function lotsOf(size: Fixed, lotSize: Fixed, what: string): bigint {
 export function planAdl(policy: AdlPolicy, input: AdlPlanInput): AdlPlan {
   assertValidPolicy(validateAdlPolicy(policy), 'ADL')
   assert(input.sizeToClose > 0n, 'Invariant: ADL closes a positive size (ADL-009)')
-  const ranking = rankAdlCandidates(
-    policy,
-    input.liquidatedAccountId,
-    input.liquidatedSide,
-    input.candidates,
-    input.seed ?? 0n,
-  )
+  const ranking = rankingOf(policy, input)
   const price = policy.executionPrice === 'bankruptcy' ? input.bankruptcyPrice : input.markPrice
   const closedBy = new Map<string, Fixed>()
   const reasonBy = new Map<string, { rule: string; reason: string }>()
@@ -416,7 +527,7 @@ export function planAdl(policy: AdlPolicy, input: AdlPlanInput): AdlPlan {
               ),
         cap: lotsOf(abs(entry.candidate.size), lotSize, `size of ${entry.candidate.accountId}`),
       }))
-    const { shares } = allocateProRataCapped(totalLots, entries)
+    const { shares } = allocateProRataCappedIndexed(totalLots, entries)
     for (const [accountId, lots] of shares) {
       if (lots === 0n) continue
       const closed = fromScaled(lots * lotSize)
@@ -561,7 +672,7 @@ export function planWinnerHaircuts(
       break
     }
     case 'leverage_weighted': {
-      const { shares, unallocated } = allocateProRataCapped(
+      const { shares, unallocated } = allocateProRataCappedIndexed(
         coverable,
         winners.map((winner) => ({
           key: winner.accountId,
@@ -571,7 +682,7 @@ export function planWinnerHaircuts(
       )
       // Winners with zero leverage take nothing in the weighted pass; a remainder falls to pro rata on PnL.
       if (unallocated > 0n) {
-        const { shares: rest } = allocateProRataCapped(
+        const { shares: rest } = allocateProRataCappedIndexed(
           unallocated,
           winners.map((winner) => ({
             key: winner.accountId,

@@ -15,20 +15,29 @@ function csvLine(fields: readonly string[]): string {
   return fields.map(csvField).join(',')
 }
 
-/** rule_set,venue,metric,unit,value */
+/** rule_set,venue,metric,unit,value — the unit of each value (its rule set's settlement asset for amounts). */
 export function metricsCsv(result: SimulationResult): string {
   const lines = [csvLine(['rule_set', 'venue', 'metric', 'unit', 'value'])]
   const rows = metricRows(result)
   result.outcomes.forEach((outcome, index) => {
     for (const row of rows)
       lines.push(
-        csvLine([outcome.ruleSetId, outcome.venue, row.key, row.unit, row.values[index] ?? '']),
+        csvLine([
+          outcome.ruleSetId,
+          outcome.venue,
+          row.key,
+          row.units[index] ?? row.unit,
+          row.values[index] ?? '',
+        ]),
       )
   })
   return `${lines.join('\n')}\n`
 }
 
-/** rule_set,time_ms,time_utc,account,market,kind,size,price,value — in time order per rule set. */
+/**
+ * rule_set,time_ms,time_utc,account,market,kind,size,price,value,asset — in time order per rule
+ * set; `value` is in `asset`, the rule set's settlement asset.
+ */
 export function forcedClosesCsv(result: SimulationResult): string {
   const lines = [
     csvLine([
@@ -41,6 +50,7 @@ export function forcedClosesCsv(result: SimulationResult): string {
       'size',
       'price',
       'value',
+      'asset',
     ]),
   ]
   for (const outcome of result.outcomes) {
@@ -65,6 +75,7 @@ export function forcedClosesCsv(result: SimulationResult): string {
           formatFixed(close.size),
           formatFixed(close.price),
           formatFixed(close.value),
+          outcome.settlementAsset,
         ]),
       )
     }

@@ -5,12 +5,20 @@
  */
 import { type Fixed, formatFixed, parseFixed, toNumber } from '../../core/num/fixed.ts'
 import { forcedClosesCsv, metricsCsv } from './csv.ts'
-import { isLiquidationKind, type SimulationResult } from './result.ts'
-import { metricRows } from './summary.ts'
+import {
+  isLiquidationKind,
+  quoteValue,
+  type RuleSetOutcome,
+  type SimulationResult,
+  settlesInCoin,
+} from './result.ts'
+import { coinUnits, metricRows, QUOTE_UNIT, summarizeOutcome } from './summary.ts'
 import { binValues, escapeXml, histogram, lineChart, PALETTE } from './svg.ts'
 
 const LIQUIDATION_MARKER_LIMIT = 1500
 const TABLE_ROW_LIMIT = 200
+/** Rule sets per comparison table; more continue in the next table. */
+const COMPARISON_COLUMNS = 5
 
 /** Groups digits of an exact decimal by thousands ("1234567.5" → "1,234,567.5"). */
 export function groupDigits(text: string): string {
@@ -72,6 +80,9 @@ th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: rig
 th:first-child, td:first-child { text-align: left; white-space: normal; }
 thead th { background: var(--panel); font-weight: 600; }
 td.unit { color: var(--muted); text-align: left; }
+span.unit { color: var(--muted); font-size: 11px; }
+table.comparison { margin-bottom: 16px; }
+table.comparison td:first-child { min-width: 180px; }
 figure { margin: 8px 0 0; }
 figcaption { color: var(--muted); font-size: 12px; margin-top: 2px; }
 svg { display: block; height: auto; }
@@ -85,7 +96,24 @@ svg .chart-title { font-size: 13px; font-weight: 600; fill: #111827; }
 .scroll { max-height: 420px; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
 `
 
-/** Renders the report. Charts: price with liquidations, price split, fund balance, liquidations over time, Monte Carlo losses. */
+/** Decimals an amount of `unit` is shown with: 8 for a coin (a satoshi), 2 otherwise. */
+function decimalsOf(unit: string, coins: ReadonlySet<string>): number {
+  return coins.has(unit) ? 8 : 2
+}
+
+/** What a rule set's amounts are in, for the report's facts. */
+function marketLine(outcome: RuleSetOutcome): string {
+  return settlesInCoin(outcome)
+    ? `${outcome.market}, coin-margined: amounts in ${outcome.settlementAsset}`
+    : `${outcome.market}: amounts in ${outcome.settlementAsset}`
+}
+
+/**
+ * Renders the report. Charts: price with liquidations, price split, fund balance, liquidations over
+ * time, Monte Carlo losses. Amounts are in each rule set's settlement asset; when a rule set settles
+ * in the coin (inverse), the table adds rows in USD and the fund and loss charts are drawn in USD,
+ * each amount at the price of its moment (SIM-055).
+ */
 export function renderReport(result: SimulationResult): string {
   const colors = result.outcomes.map((_, index) => PALETTE[index % PALETTE.length] ?? '#111827')
   const times = result.exogenousPrices.map((point) => point.timeMs)
@@ -94,14 +122,21 @@ export function renderReport(result: SimulationResult): string {
   const spanMs = Math.max(1, endMs - startMs)
   const xFormat = timeTick(spanMs)
   const rows = metricRows(result)
-  const asset = escapeXml(result.settlementAsset)
+  const coins = coinUnits(result)
+  const mixed = new Set(result.outcomes.map((outcome) => outcome.settlementAsset)).size > 1
+  const inQuote = result.outcomes.some(settlesInCoin)
   const sections: string[] = []
 
   sections.push(`<h1>${escapeXml(result.title)}</h1>
 <p class="lead">${escapeXml(result.scenario.description)}</p>
 <dl class="facts">
 <dt>Scenario</dt><dd>${escapeXml(result.scenario.name)}${result.scenario.seed === undefined ? '' : ` (seed ${result.scenario.seed})`}</dd>
-<dt>Market</dt><dd>${escapeXml(result.market)}, amounts in ${asset}</dd>
+${
+  mixed || inQuote
+    ? `<dt>Markets</dt><dd>${result.outcomes.map((outcome) => `${escapeXml(outcome.ruleSetId)}: ${escapeXml(marketLine(outcome))}`).join('<br>')}</dd>
+<dt>Amounts</dt><dd>in each rule set's settlement asset (coins to 8 decimals); rows and charts marked ${QUOTE_UNIT} value coin amounts at the simulated price of their moment, and count USDT and USDC as ${QUOTE_UNIT}</dd>`
+    : `<dt>Market</dt><dd>${escapeXml(result.market)}, amounts in ${escapeXml(result.settlementAsset)}</dd>`
+}
 <dt>Price path</dt><dd>${escapeXml(result.scenario.pathSource)}</dd>
 ${result.scenario.population === undefined ? '' : `<dt>Population</dt><dd>${escapeXml(result.scenario.population)}</dd>`}
 <dt>Window</dt><dd>${utc(startMs)} → ${utc(endMs)} UTC, ${result.exogenousPrices.length} points every ${result.stepMs / 1000} s</dd>
@@ -110,30 +145,54 @@ ${result.scenario.population === undefined ? '' : `<dt>Population</dt><dd>${esca
   const cards = result.outcomes.map((outcome, index) => {
     const liquidations = outcome.forcedCloses.filter((close) => isLiquidationKind(close.kind))
     const fundEnd = outcome.insuranceFund.at(-1)
+    const asset = escapeXml(outcome.settlementAsset)
+    const decimals = decimalsOf(outcome.settlementAsset, coins)
+    const inUsd = settlesInCoin(outcome)
+      ? `<div class="small">≈ ${amount(summarizeOutcome(result, outcome).inQuote.badDebt)} ${QUOTE_UNIT} at the price of each shortfall</div>`
+      : ''
     return `<div class="card" style="border-top: 3px solid ${colors[index] ?? '#111827'}"><h3>${escapeXml(outcome.ruleSetId)}</h3>
-<div class="big">${amount(outcome.badDebt)} ${asset}</div><div class="small">bad debt</div>
-<div class="small">${liquidations.length} liquidations · ${outcome.autoDeleverages.length} ADL · fund end ${fundEnd === undefined ? 'n/a' : amount(fundEnd.balance)}</div></div>`
+<div class="big">${amount(outcome.badDebt, decimals)} ${asset}</div><div class="small">bad debt</div>${inUsd}
+<div class="small">${liquidations.length} liquidations · ${outcome.autoDeleverages.length} ADL · fund end ${fundEnd === undefined ? 'n/a' : `${amount(fundEnd.balance, decimals)} ${asset}`}</div></div>`
   })
   sections.push(`<div class="cards">${cards.join('')}</div>`)
 
-  const header = result.outcomes
-    .map((outcome) => `<th>${escapeXml(outcome.ruleSetId)}</th>`)
-    .join('')
-  const body = rows
-    .map((row) => {
-      const cells = row.values.map(
-        (value) =>
-          `<td>${escapeXml(row.unit === 'count' || row.unit === 'ratio' || value === '' ? value : groupDigits(formatDisplay(value)))}</td>`,
+  // At most COMPARISON_COLUMNS rule sets side by side: more are continued in further tables.
+  const tables: string[] = []
+  for (let first = 0; first < result.outcomes.length; first += COMPARISON_COLUMNS) {
+    const columns = result.outcomes
+      .map((outcome, index) => ({ outcome, index }))
+      .slice(first, first + COMPARISON_COLUMNS)
+    const header = columns
+      .map(
+        ({ outcome, index }) =>
+          `<th style="border-top: 3px solid ${colors[index] ?? '#111827'}">${escapeXml(outcome.ruleSetId)}</th>`,
       )
-      return `<tr><td>${escapeXml(row.label)}</td><td class="unit">${escapeXml(row.unit)}</td>${cells.join('')}</tr>`
-    })
-    .join('\n')
-  sections.push(`<h2>Comparison</h2>
-<table><thead><tr><th>Metric</th><th class="unit">Unit</th>${header}</tr></thead><tbody>
+      .join('')
+    const body = rows
+      .map((row) => {
+        const units = columns.map(({ index }) => row.units[index] ?? row.unit)
+        const sameUnit = new Set(units).size <= 1
+        const unitLabel = sameUnit ? (units[0] ?? row.unit) : 'settlement asset'
+        const cells = columns.map(({ index }) => {
+          const value = row.values[index] ?? ''
+          const unit = row.units[index] ?? row.unit
+          const text =
+            unit === 'count' || unit === 'ratio' || value === ''
+              ? value
+              : groupDigits(formatDisplay(value, decimalsOf(unit, coins)))
+          return `<td>${escapeXml(text)}${sameUnit || value === '' ? '' : ` <span class="unit">${escapeXml(unit)}</span>`}</td>`
+        })
+        return `<tr><td>${escapeXml(row.label)}</td><td class="unit">${escapeXml(unitLabel)}</td>${cells.join('')}</tr>`
+      })
+      .join('\n')
+    tables.push(`<table class="comparison"><thead><tr><th>Metric</th><th class="unit">Unit</th>${header}</tr></thead><tbody>
 ${body}
-</tbody></table>
+</tbody></table>`)
+  }
+  sections.push(`<h2>Comparison</h2>
+${tables.join('\n')}
 <p class="downloads"><a download="metrics.csv" href="${dataUri(metricsCsv(result))}">metrics.csv</a><a download="forced-closes.csv" href="${dataUri(forcedClosesCsv(result))}">forced-closes.csv</a></p>
-<p class="note">Amounts are exact; the table rounds them to 2 decimals for reading, the CSV files keep every digit.</p>`)
+<p class="note">Amounts are exact; the table rounds them to ${coins.size > 0 ? '8 decimals for coins and 2 otherwise' : '2 decimals'} for reading, the CSV files keep every digit.${inQuote ? ` ${QUOTE_UNIT} rows: coin amounts × the simulated price of their moment (fills at their fill price, ADL at its price, shortfalls and socialized losses at the price of their step, the fund at the last price); USDT and USDC amounts as they are.` : ''}</p>`)
 
   // Price with liquidation markers.
   const markers = result.outcomes.flatMap((outcome, index) => {
@@ -161,7 +220,10 @@ ${body}
   }))
   sections.push(
     `<h2>Price and liquidations</h2><figure>${lineChart({
-      title: `${result.market} price`,
+      title:
+        result.outcomes.length > 1 && result.market.includes(' / ')
+          ? 'Price'
+          : `${result.market} price`,
       xFormat,
       yFormat: shortNumber,
       series: [...priceSeries, exogenousSeries],
@@ -195,20 +257,27 @@ ${body}
     })}<figcaption>The part of the price move caused by forced orders (liquidations and triggered stops), by rule set.</figcaption></figure>`,
   )
 
+  // One axis needs one unit: with several settlement assets the fund is drawn in USD.
+  const fundInQuote = mixed
   sections.push(
     `<h2>Insurance fund</h2><figure>${lineChart({
-      title: `Insurance fund balance (${result.settlementAsset})`,
+      title: `Insurance fund balance (${fundInQuote ? `${QUOTE_UNIT} at the simulated price` : result.settlementAsset})`,
       xFormat,
       yFormat: shortNumber,
       series: result.outcomes.map((outcome, index) => ({
         name: outcome.ruleSetId,
         color: colors[index] ?? '#111827',
         step: true,
-        points: outcome.insuranceFund.map(
-          (point) => [point.timeMs, toNumber(point.balance)] as const,
-        ),
+        points: outcome.insuranceFund.map((point, pointIndex) => {
+          const price = outcome.prices[pointIndex]?.price
+          const balance =
+            fundInQuote && price !== undefined
+              ? quoteValue(outcome, point.balance, price)
+              : point.balance
+          return [point.timeMs, toNumber(balance)] as const
+        }),
       })),
-    })}</figure>`,
+    })}${fundInQuote ? `<figcaption>Coin-margined funds (${[...coins].map(escapeXml).join(', ')}) are valued at each step's simulated price, so they move with the price even when no loss is paid.</figcaption>` : ''}</figure>`,
   )
 
   const binCount = Math.min(96, Math.max(12, Math.ceil(spanMs / 3_600_000)))
@@ -239,18 +308,17 @@ ${body}
     })}</figure>`,
   )
 
-  const lossOutcomes = result.outcomes.filter(
-    (outcome) => (outcome.monteCarloLosses?.length ?? 0) > 0,
-  )
+  // With several settlement assets the losses are compared in USD (each at the price of its moment).
+  const lossesOf = (outcome: RuleSetOutcome): readonly Fixed[] =>
+    (mixed ? outcome.monteCarloLossesInQuote : outcome.monteCarloLosses) ?? []
+  const lossOutcomes = result.outcomes.filter((outcome) => lossesOf(outcome).length > 0)
   if (lossOutcomes.length > 0) {
-    const allLosses = lossOutcomes.flatMap((outcome) =>
-      (outcome.monteCarloLosses ?? []).map(toNumber),
-    )
+    const allLosses = lossOutcomes.flatMap((outcome) => lossesOf(outcome).map(toNumber))
     const range = [Math.min(...allLosses), Math.max(...allLosses)] as const
     const lossBins = binValues(allLosses, 30, range).bins
     sections.push(
       `<h2>Loss distribution (Monte Carlo)</h2><figure>${histogram({
-        title: `Uncovered loss per path (${result.settlementAsset})`,
+        title: `Uncovered loss per path (${mixed ? QUOTE_UNIT : result.settlementAsset})`,
         height: 260,
         xFormat: shortNumber,
         yFormat: (value) => String(Number(value.toPrecision(4))),
@@ -258,7 +326,7 @@ ${body}
         series: result.outcomes.map((outcome, index) => ({
           name: outcome.ruleSetId,
           color: colors[index] ?? '#111827',
-          values: binValues((outcome.monteCarloLosses ?? []).map(toNumber), 30, range).counts,
+          values: binValues(lossesOf(outcome).map(toNumber), 30, range).counts,
         })),
       })}<figcaption>Count of paths by loss not covered by the insurance fund; p95 and p99 are in the comparison table (linear interpolation between order statistics).</figcaption></figure>`,
     )
@@ -270,14 +338,14 @@ ${body}
       .slice(0, TABLE_ROW_LIMIT)
       .map(
         (close) =>
-          `<tr><td>${escapeXml(outcome.ruleSetId)}</td><td>${utc(close.timeMs)}</td><td>${escapeXml(close.account)}</td><td>${escapeXml(close.kind)}</td><td>${escapeXml(formatFixed(close.size))}</td><td>${groupDigits(formatFixed(close.price))}</td><td>${amount(close.value)}</td></tr>`,
+          `<tr><td>${escapeXml(outcome.ruleSetId)}</td><td>${utc(close.timeMs)}</td><td>${escapeXml(close.account)}</td><td>${escapeXml(close.kind)}</td><td>${escapeXml(formatFixed(close.size))}</td><td>${groupDigits(formatFixed(close.price))}</td><td>${amount(close.value, decimalsOf(outcome.settlementAsset, coins))} <span class="unit">${escapeXml(outcome.settlementAsset)}</span></td></tr>`,
       ),
   )
   const hidden = result.outcomes.reduce(
     (count, outcome) => count + Math.max(0, outcome.forcedCloses.length - TABLE_ROW_LIMIT),
     0,
   )
-  sections.push(`<h2>Forced closes</h2><div class="scroll"><table><thead><tr><th>Rule set</th><th>Time (UTC)</th><th>Account</th><th>Kind</th><th>Size</th><th>Price</th><th>Value</th></tr></thead><tbody>
+  sections.push(`<h2>Forced closes</h2><div class="scroll"><table><thead><tr><th>Rule set</th><th>Time (UTC)</th><th>Account</th><th>Kind</th><th>Size (contracts)</th><th>Price</th><th>Value</th></tr></thead><tbody>
 ${tableRows.join('\n')}
 </tbody></table></div>${hidden > 0 ? `<p class="note">${hidden} more rows are in forced-closes.csv.</p>` : ''}`)
 
@@ -294,7 +362,7 @@ ${sections.join('\n')}
 `
 }
 
-function formatDisplay(value: string): string {
+function formatDisplay(value: string, decimals: number): string {
   const parsed = parseFixed(value)
-  return parsed.ok ? formatFixed(parsed.value, 2) : value
+  return parsed.ok ? formatFixed(parsed.value, decimals) : value
 }

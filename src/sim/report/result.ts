@@ -2,12 +2,14 @@
  * The result of a simulation, as the report renders it (SIM-050). One exogenous price path is
  * shared by every rule set compared; each rule set has its own simulated price (forced orders move
  * it by different amounts), its forced closes, insurance fund path, auto-deleveraging events,
- * socialized losses and bad debt. Amounts are in the settlement asset of the market.
+ * socialized losses and bad debt. Amounts are in the settlement asset of the rule set's market
+ * (USDT, USDC, or the coin for an inverse market); `quoteValue` converts one to the quote currency
+ * at a price.
  *
  * On disk the result is JSON with every `Fixed` written as a decimal string
  * (`simulationResultToJson`, `parseSimulationResult`).
  */
-import { type Fixed, formatFixed, parseFixed } from '../../core/num/fixed.ts'
+import { type Fixed, formatFixed, mul, parseFixed } from '../../core/num/fixed.ts'
 import { type Checked, type Issue, issue } from '../issue.ts'
 
 /** Why a position was closed by force or by its own exit order. */
@@ -54,6 +56,14 @@ export interface AutoDeleverageEvent {
   readonly value: Fixed
 }
 
+/** One liquidated account's loss beyond its collateral. */
+export interface Shortfall {
+  readonly timeMs: number
+  readonly account: string
+  /** In the settlement asset, > 0. */
+  readonly amount: Fixed
+}
+
 export interface SocializedLoss {
   readonly timeMs: number
   readonly amount: Fixed
@@ -74,16 +84,37 @@ export interface SimulatedPricePoint {
 export interface RuleSetOutcome {
   readonly ruleSetId: string
   readonly venue: string
+  /** The rule set's market the population was mapped onto, its settlement and quote assets. */
+  readonly market: string
+  readonly settlementAsset: string
+  readonly quoteAsset: string
   /** The simulated price: exogenous path plus the impact of this rule set's forced orders. */
   readonly prices: readonly SimulatedPricePoint[]
   readonly forcedCloses: readonly ForcedClose[]
   readonly insuranceFund: readonly BalancePoint[]
   readonly autoDeleverages: readonly AutoDeleverageEvent[]
   readonly socializedLosses: readonly SocializedLoss[]
+  /** Each shortfall, in time order; they sum to `badDebt`. */
+  readonly shortfalls: readonly Shortfall[]
   /** Losses of liquidated accounts beyond their collateral (shortfall), before any cover. */
   readonly badDebt: Fixed
   /** Per Monte Carlo path: loss not covered by the insurance fund (ADL + socialized + unresolved). */
   readonly monteCarloLosses?: readonly Fixed[]
+  /** The same per path in the quote currency, each part at the mark of its moment. */
+  readonly monteCarloLossesInQuote?: readonly Fixed[]
+}
+
+/** True when the outcome's amounts are in a coin (inverse market: settlement ≠ quote asset). */
+export function settlesInCoin(outcome: RuleSetOutcome): boolean {
+  return outcome.settlementAsset !== outcome.quoteAsset
+}
+
+/**
+ * An amount of the outcome's settlement asset in its quote currency at `price`: unchanged when the
+ * market settles in its quote asset, × price (half-even to 10⁻¹⁸) when it settles in the coin.
+ */
+export function quoteValue(outcome: RuleSetOutcome, amount: Fixed, price: Fixed): Fixed {
+  return settlesInCoin(outcome) ? mul(amount, price, 'half_even') : amount
 }
 
 export interface SimulationResult {
@@ -106,7 +137,7 @@ export interface SimulationResult {
 type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json }
 
 const FORMAT = 'lor-simulation-result'
-const FORMAT_VERSION = 1
+const FORMAT_VERSION = 2
 
 /** JSON form of a result: every `Fixed` as a decimal string, key order fixed. */
 export function simulationResultToJson(result: SimulationResult): Json {
@@ -132,6 +163,9 @@ export function simulationResultToJson(result: SimulationResult): Json {
     outcomes: result.outcomes.map((outcome) => ({
       ruleSetId: outcome.ruleSetId,
       venue: outcome.venue,
+      market: outcome.market,
+      settlementAsset: outcome.settlementAsset,
+      quoteAsset: outcome.quoteAsset,
       prices: prices(outcome.prices),
       forcedCloses: outcome.forcedCloses.map((close) => ({
         timeMs: close.timeMs,
@@ -159,10 +193,22 @@ export function simulationResultToJson(result: SimulationResult): Json {
         amount: formatFixed(loss.amount),
         accounts: loss.accounts,
       })),
+      shortfalls: outcome.shortfalls.map((shortfall) => ({
+        timeMs: shortfall.timeMs,
+        account: shortfall.account,
+        amount: formatFixed(shortfall.amount),
+      })),
       badDebt: formatFixed(outcome.badDebt),
       ...(outcome.monteCarloLosses === undefined
         ? {}
         : { monteCarloLosses: outcome.monteCarloLosses.map((loss) => formatFixed(loss)) }),
+      ...(outcome.monteCarloLossesInQuote === undefined
+        ? {}
+        : {
+            monteCarloLossesInQuote: outcome.monteCarloLossesInQuote.map((loss) =>
+              formatFixed(loss),
+            ),
+          }),
     })),
   }
 }
@@ -192,6 +238,9 @@ export function parseSimulationResult(input: unknown): Checked<SimulationResult>
     const base: RuleSetOutcome = {
       ruleSetId: reader.text(outcome.ruleSetId, `${path}.ruleSetId`),
       venue: reader.text(outcome.venue, `${path}.venue`),
+      market: reader.text(outcome.market, `${path}.market`),
+      settlementAsset: reader.text(outcome.settlementAsset, `${path}.settlementAsset`),
+      quoteAsset: reader.text(outcome.quoteAsset, `${path}.quoteAsset`),
       prices: pricePoints(outcome.prices, `${path}.prices`),
       forcedCloses: reader
         .array(outcome.forcedCloses, `${path}.forcedCloses`)
@@ -253,13 +302,32 @@ export function parseSimulationResult(input: unknown): Checked<SimulationResult>
             accounts: reader.integer(loss.accounts, `${where}.accounts`),
           }
         }),
+      shortfalls: reader
+        .array(outcome.shortfalls, `${path}.shortfalls`)
+        .map((value, shortfallIndex) => {
+          const where = `${path}.shortfalls[${shortfallIndex}]`
+          const shortfall = reader.object(value, where)
+          return {
+            timeMs: reader.integer(shortfall.timeMs, `${where}.timeMs`),
+            account: reader.text(shortfall.account, `${where}.account`),
+            amount: reader.decimal(shortfall.amount, `${where}.amount`),
+          }
+        }),
       badDebt: reader.decimal(outcome.badDebt, `${path}.badDebt`),
     }
-    if (outcome.monteCarloLosses === undefined) return base
-    const losses = reader
-      .array(outcome.monteCarloLosses, `${path}.monteCarloLosses`)
-      .map((value, lossIndex) => reader.decimal(value, `${path}.monteCarloLosses[${lossIndex}]`))
-    return { ...base, monteCarloLosses: losses }
+    const lossList = (key: 'monteCarloLosses' | 'monteCarloLossesInQuote'): Fixed[] | undefined =>
+      outcome[key] === undefined
+        ? undefined
+        : reader
+            .array(outcome[key], `${path}.${key}`)
+            .map((value, lossIndex) => reader.decimal(value, `${path}.${key}[${lossIndex}]`))
+    const losses = lossList('monteCarloLosses')
+    const lossesInQuote = lossList('monteCarloLossesInQuote')
+    return {
+      ...base,
+      ...(losses === undefined ? {} : { monteCarloLosses: losses }),
+      ...(lossesInQuote === undefined ? {} : { monteCarloLossesInQuote: lossesInQuote }),
+    }
   })
   const seed = scenario.seed
   const population = scenario.population

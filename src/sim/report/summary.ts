@@ -1,8 +1,12 @@
 /**
  * Per-rule-set metrics computed from a `SimulationResult` (SIM-052): the numbers of the report's
  * comparison table and of the metrics CSV. Everything is derived from the result's lists, exactly.
+ * Amounts are in each rule set's settlement asset; when a compared market settles in the coin
+ * (inverse), the main amounts are also given in the quote currency (SIM-055), each converted at
+ * the price of its moment: fills at their fill price, shortfalls, socialized losses and the final
+ * fund at the simulated price of their step.
  */
-import { type Fixed, formatFixed, ZERO } from '../../core/num/fixed.ts'
+import { add, type Fixed, formatFixed, ZERO } from '../../core/num/fixed.ts'
 import {
   cascadeAmplification,
   maxDrawdown,
@@ -11,7 +15,13 @@ import {
   sortAscending,
   total,
 } from '../metrics.ts'
-import { isLiquidationKind, type RuleSetOutcome, type SimulationResult } from './result.ts'
+import {
+  isLiquidationKind,
+  quoteValue,
+  type RuleSetOutcome,
+  type SimulationResult,
+  settlesInCoin,
+} from './result.ts'
 
 export interface OutcomeSummary {
   readonly ruleSetId: string
@@ -35,6 +45,15 @@ export interface OutcomeSummary {
   readonly monteCarloPaths: number
   readonly monteCarloLossP95: Fixed | null
   readonly monteCarloLossP99: Fixed | null
+  /** The main amounts in the quote currency at the price of their moment (SIM-055). */
+  readonly inQuote: {
+    readonly liquidatedValue: Fixed
+    readonly badDebt: Fixed
+    readonly insuranceFundEnd: Fixed | null
+    readonly autoDeleverageValue: Fixed
+    readonly socializedLoss: Fixed
+    readonly monteCarloLossP95: Fixed | null
+  }
 }
 
 /** Summarizes one rule set's outcome against the shared exogenous path. */
@@ -49,6 +68,31 @@ export function summarizeOutcome(
   const exogenous = result.exogenousPrices.map((point) => point.price)
   const comparable = prices.length > 0 && prices.length === exogenous.length
   const losses = sortAscending(outcome.monteCarloLosses ?? [])
+  const lossesInQuote = sortAscending(outcome.monteCarloLossesInQuote ?? [])
+  const priceAt = new Map(outcome.prices.map((point) => [point.timeMs, point.price]))
+  const atStep = (amount: Fixed, timeMs: number): Fixed => {
+    const price = priceAt.get(timeMs)
+    if (price === undefined)
+      throw new RangeError(
+        `Condition failed: an amount's time is a step of the simulated price (SIM-055, ${outcome.ruleSetId}, time=${timeMs})`,
+      )
+    return quoteValue(outcome, amount, price)
+  }
+  const sumOf = (values: readonly Fixed[]): Fixed =>
+    values.reduce((accumulated, value) => add(accumulated, value), ZERO)
+  const lastFund = outcome.insuranceFund.at(-1)
+  const inQuote = {
+    liquidatedValue: sumOf(
+      liquidations.map((close) => quoteValue(outcome, close.value, close.price)),
+    ),
+    badDebt: sumOf(outcome.shortfalls.map((entry) => atStep(entry.amount, entry.timeMs))),
+    insuranceFundEnd: lastFund === undefined ? null : atStep(lastFund.balance, lastFund.timeMs),
+    autoDeleverageValue: sumOf(
+      outcome.autoDeleverages.map((event) => quoteValue(outcome, event.value, event.price)),
+    ),
+    socializedLoss: sumOf(outcome.socializedLosses.map((loss) => atStep(loss.amount, loss.timeMs))),
+    monteCarloLossP95: lossesInQuote.length > 0 ? quantile(lossesInQuote, percentile(95)) : null,
+  }
   return {
     ruleSetId: outcome.ruleSetId,
     venue: outcome.venue,
@@ -71,15 +115,27 @@ export function summarizeOutcome(
     monteCarloPaths: losses.length,
     monteCarloLossP95: losses.length > 0 ? quantile(losses, percentile(95)) : null,
     monteCarloLossP99: losses.length > 0 ? quantile(losses, percentile(99)) : null,
+    inQuote,
   }
 }
 
 export interface MetricRow {
   readonly key: string
   readonly label: string
+  /** The unit of every value, or `settlement asset` when the rule sets settle in different assets. */
   readonly unit: string
+  /** The unit of each value, in the result's order (`count`, `ratio`, `price`, an asset, `USD`). */
+  readonly units: readonly string[]
   /** One exact text value per rule set, in the result's order ('' when not applicable). */
   readonly values: readonly string[]
+}
+
+/** The unit of the quote-currency rows: inverse markets are quoted in USD; USDT and USDC count as USD. */
+export const QUOTE_UNIT = 'USD'
+
+/** Units that are amounts of a coin (shown with 8 decimals rather than 2). */
+export function coinUnits(result: SimulationResult): Set<string> {
+  return new Set(result.outcomes.filter(settlesInCoin).map((outcome) => outcome.settlementAsset))
 }
 
 const decimalOrEmpty = (value: Fixed | null, decimals?: number): string =>
@@ -88,47 +144,62 @@ const decimalOrEmpty = (value: Fixed | null, decimals?: number): string =>
 /** The comparison table: one row per metric, one column per rule set (exact decimals). */
 export function metricRows(result: SimulationResult): MetricRow[] {
   const summaries = result.outcomes.map((outcome) => summarizeOutcome(result, outcome))
-  const asset = result.settlementAsset
+  const settlement = result.outcomes.map((outcome) => outcome.settlementAsset)
+  const sameAsset = new Set(settlement).size <= 1
   const row = (
     key: string,
     label: string,
-    unit: string,
+    unit: 'count' | 'ratio' | 'price' | 'settlement' | 'quote',
     value: (summary: OutcomeSummary) => string,
-  ): MetricRow => ({
-    key,
-    label,
-    unit,
-    values: summaries.map(value),
-  })
+  ): MetricRow => {
+    const units =
+      unit === 'settlement'
+        ? settlement
+        : summaries.map(() => (unit === 'quote' ? QUOTE_UNIT : unit))
+    return {
+      key,
+      label,
+      unit:
+        unit === 'settlement'
+          ? sameAsset
+            ? (settlement[0] ?? result.settlementAsset)
+            : 'settlement asset'
+          : (units[0] ?? unit),
+      units,
+      values: summaries.map(value),
+    }
+  }
   const rows: MetricRow[] = [
     row('liquidation_count', 'Liquidations', 'count', (s) => String(s.liquidationCount)),
-    row('liquidated_value', 'Liquidated value', asset, (s) => formatFixed(s.liquidatedValue)),
+    row('liquidated_value', 'Liquidated value', 'settlement', (s) =>
+      formatFixed(s.liquidatedValue),
+    ),
     row('exit_order_count', 'Stops, targets, loss limits', 'count', (s) =>
       String(s.exitOrderCount),
     ),
-    row('exit_order_value', 'Value closed by exit orders', asset, (s) =>
+    row('exit_order_value', 'Value closed by exit orders', 'settlement', (s) =>
       formatFixed(s.exitOrderValue),
     ),
-    row('bad_debt', 'Bad debt (shortfall)', asset, (s) => formatFixed(s.badDebt)),
-    row('insurance_fund_start', 'Insurance fund, start', asset, (s) =>
+    row('bad_debt', 'Bad debt (shortfall)', 'settlement', (s) => formatFixed(s.badDebt)),
+    row('insurance_fund_start', 'Insurance fund, start', 'settlement', (s) =>
       decimalOrEmpty(s.insuranceFundStart),
     ),
-    row('insurance_fund_end', 'Insurance fund, end', asset, (s) =>
+    row('insurance_fund_end', 'Insurance fund, end', 'settlement', (s) =>
       decimalOrEmpty(s.insuranceFundEnd),
     ),
-    row('insurance_fund_minimum', 'Insurance fund, lowest', asset, (s) =>
+    row('insurance_fund_minimum', 'Insurance fund, lowest', 'settlement', (s) =>
       decimalOrEmpty(s.insuranceFundMinimum),
     ),
-    row('insurance_fund_drawdown', 'Insurance fund, max drawdown', asset, (s) =>
+    row('insurance_fund_drawdown', 'Insurance fund, max drawdown', 'settlement', (s) =>
       formatFixed(s.insuranceFundDrawdown),
     ),
     row('auto_deleverage_count', 'Auto-deleveraging events', 'count', (s) =>
       String(s.autoDeleverageCount),
     ),
-    row('auto_deleverage_value', 'Auto-deleveraged value', asset, (s) =>
+    row('auto_deleverage_value', 'Auto-deleveraged value', 'settlement', (s) =>
       formatFixed(s.autoDeleverageValue),
     ),
-    row('socialized_loss', 'Socialized loss', asset, (s) => formatFixed(s.socializedLoss)),
+    row('socialized_loss', 'Socialized loss', 'settlement', (s) => formatFixed(s.socializedLoss)),
     row('lowest_price', 'Lowest simulated price', 'price', (s) => decimalOrEmpty(s.lowestPrice)),
     row(
       'cascade_amplification',
@@ -137,16 +208,45 @@ export function metricRows(result: SimulationResult): MetricRow[] {
       (s) => decimalOrEmpty(s.cascadeAmplification, 4),
     ),
   ]
-  if (summaries.some((summary) => summary.monteCarloPaths > 0)) {
+  const monteCarlo = summaries.some((summary) => summary.monteCarloPaths > 0)
+  if (monteCarlo) {
     rows.push(
       row('monte_carlo_paths', 'Monte Carlo paths', 'count', (s) => String(s.monteCarloPaths)),
-      row('monte_carlo_loss_p95', 'Uncovered loss, p95', asset, (s) =>
+      row('monte_carlo_loss_p95', 'Uncovered loss, p95', 'settlement', (s) =>
         decimalOrEmpty(s.monteCarloLossP95),
       ),
-      row('monte_carlo_loss_p99', 'Uncovered loss, p99', asset, (s) =>
+      row('monte_carlo_loss_p99', 'Uncovered loss, p99', 'settlement', (s) =>
         decimalOrEmpty(s.monteCarloLossP99),
       ),
     )
+  }
+  if (result.outcomes.some(settlesInCoin)) {
+    rows.push(
+      row('liquidated_value_usd', 'Liquidated value, at the fill price', 'quote', (s) =>
+        formatFixed(s.inQuote.liquidatedValue),
+      ),
+      row('bad_debt_usd', 'Bad debt, at the price of its step', 'quote', (s) =>
+        formatFixed(s.inQuote.badDebt),
+      ),
+      row('insurance_fund_end_usd', 'Insurance fund, end, at the last price', 'quote', (s) =>
+        decimalOrEmpty(s.inQuote.insuranceFundEnd),
+      ),
+      row('auto_deleverage_value_usd', 'Auto-deleveraged value, at the ADL price', 'quote', (s) =>
+        formatFixed(s.inQuote.autoDeleverageValue),
+      ),
+      row('socialized_loss_usd', 'Socialized loss, at the price of its step', 'quote', (s) =>
+        formatFixed(s.inQuote.socializedLoss),
+      ),
+    )
+    if (monteCarlo)
+      rows.push(
+        row(
+          'monte_carlo_loss_p95_usd',
+          'Uncovered loss, p95, at the price of its moment',
+          'quote',
+          (s) => decimalOrEmpty(s.inQuote.monteCarloLossP95),
+        ),
+      )
   }
   return rows
 }

@@ -11,6 +11,11 @@ export const PALETTE = [
   '#ea580c',
   '#0891b2',
   '#4b5563',
+  '#ca8a04',
+  '#db2777',
+  '#65a30d',
+  '#7c3aed',
+  '#0f766e',
 ] as const
 
 export interface ChartFrame {
@@ -185,38 +190,63 @@ function axes(frame: ChartFrame, plot: Plot): string {
   return parts.join('')
 }
 
+const LEGEND_ROW_HEIGHT = 18
+
 /**
  * The legend, right-aligned on the title's row; when it would run into the title (many series),
- * it moves to its own row under the x-axis labels instead.
+ * it moves under the x-axis labels instead, wrapping onto as many rows as it needs. Returns the
+ * SVG and the height the extra rows add below the chart.
  */
 function legend(
   plot: Plot,
   title: string,
   entries: readonly { name: string; color: string; dashed?: boolean; marker?: boolean }[],
-): string {
+): { readonly svg: string; readonly extraHeight: number } {
   const widths = entries.map((entry) => entry.name.length * 7 + 34)
   const legendWidth = widths.reduce((total, width) => total + width, 0)
   const titleRight = MARGIN.left + title.length * 8 + 12
-  const y = plot.width - MARGIN.right - legendWidth < titleRight ? plot.height - 6 : 14
-  const parts: string[] = []
-  let x = plot.width - MARGIN.right
-  for (let index = entries.length - 1; index >= 0; index -= 1) {
-    const entry = entries[index]
-    if (entry === undefined) continue
-    x -= widths[index] ?? 0
+  const right = plot.width - MARGIN.right
+  const item = (
+    entry: { name: string; color: string; dashed?: boolean; marker?: boolean },
+    x: number,
+    y: number,
+  ): string => {
     const swatch =
       entry.marker === true
         ? `<circle cx="${x + 8}" cy="${y}" r="3.5" fill="${entry.color}"/>`
         : `<line x1="${x}" x2="${x + 16}" y1="${y}" y2="${y}" stroke="${entry.color}" stroke-width="2.5"${entry.dashed === true ? ' stroke-dasharray="5 3"' : ''}/>`
-    parts.push(
-      `${swatch}<text x="${x + 20}" y="${y}" class="legend" dominant-baseline="middle">${escapeXml(entry.name)}</text>`,
-    )
+    return `${swatch}<text x="${x + 20}" y="${y}" class="legend" dominant-baseline="middle">${escapeXml(entry.name)}</text>`
   }
-  return parts.join('')
+  const parts: string[] = []
+  const onTitleRow = right - legendWidth >= titleRight
+  if (onTitleRow || legendWidth <= right - MARGIN.left) {
+    // One row, right-aligned: on the title's row when it fits there, else under the axis labels.
+    const y = onTitleRow ? 14 : plot.height - 6
+    let x = right
+    for (let index = entries.length - 1; index >= 0; index -= 1) {
+      const entry = entries[index]
+      if (entry === undefined) continue
+      x -= widths[index] ?? 0
+      parts.push(item(entry, x, y))
+    }
+    return { svg: parts.join(''), extraHeight: 0 }
+  }
+  let x = MARGIN.left
+  let row = 0
+  entries.forEach((entry, index) => {
+    const width = widths[index] ?? 0
+    if (x > MARGIN.left && x + width > right) {
+      row += 1
+      x = MARGIN.left
+    }
+    parts.push(item(entry, x, plot.height - 6 + row * LEGEND_ROW_HEIGHT))
+    x += width
+  })
+  return { svg: parts.join(''), extraHeight: row * LEGEND_ROW_HEIGHT }
 }
 
-function svgOpen(plot: Plot, title: string): string {
-  return `<svg viewBox="0 0 ${plot.width} ${plot.height}" width="100%" role="img" aria-label="${escapeXml(title)}">`
+function svgOpen(plot: Plot, title: string, extraHeight = 0): string {
+  return `<svg viewBox="0 0 ${plot.width} ${plot.height + extraHeight}" width="100%" role="img" aria-label="${escapeXml(title)}">`
 }
 
 /** A line chart: several series, optional markers (e.g. liquidations on a price line). */
@@ -261,7 +291,8 @@ export function lineChart(
     })),
     ...(frame.markerLegend ?? []).map((entry) => ({ ...entry, marker: true })),
   ]
-  return `${svgOpen(plot, frame.title)}${axes(frame, plot)}${lines.join('')}${dots.join('')}${legend(plot, frame.title, legendEntries)}</svg>`
+  const key = legend(plot, frame.title, legendEntries)
+  return `${svgOpen(plot, frame.title, key.extraHeight)}${axes(frame, plot)}${lines.join('')}${dots.join('')}${key.svg}</svg>`
 }
 
 export interface HistogramSeries {
@@ -298,7 +329,8 @@ export function histogram(
     })
   })
   const legendEntries = frame.series.map((series) => ({ name: series.name, color: series.color }))
-  return `${svgOpen(plot, frame.title)}${axes(frame, plot)}${bars.join('')}${legend(plot, frame.title, legendEntries)}</svg>`
+  const key = legend(plot, frame.title, legendEntries)
+  return `${svgOpen(plot, frame.title, key.extraHeight)}${axes(frame, plot)}${bars.join('')}${key.svg}</svg>`
 }
 
 function emptyChart(frame: ChartFrame): string {

@@ -1,9 +1,11 @@
 /**
- * Monte Carlo over seeds (SIMRUN-050..SIMRUN-054): each seed builds its own path and population and
- * runs every rule set; seeds run in parallel on worker threads. A seed's result depends only on the
+ * Monte Carlo over seeds (SIMRUN-050..SIMRUN-055): each seed builds its own path and population and
+ * runs every rule set; seeds run in parallel on worker threads. A single seed runs its rule sets in
+ * parallel instead (each worker builds the same path and population and runs one rule set; the
+ * main thread puts the runs together in the options' order). A seed's result depends only on the
  * options and the seed, never on the thread that ran it or on the number of threads, so per-seed
- * result hashes are the same with 1 or N workers. An abort (Ctrl-C) stops handing out seeds, ends
- * the workers and returns the seeds already finished.
+ * result hashes are the same with 0, 1 or N workers. An abort (Ctrl-C) stops handing out work,
+ * ends the workers and returns the seeds already finished.
  */
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
@@ -11,7 +13,13 @@ import { Worker } from 'node:worker_threads'
 import type { Issue } from '../issue.ts'
 import { type SeedFigures, seedFigures } from './run-metrics.ts'
 import { buildScenario, type ScenarioOptions } from './scenario.ts'
-import { runSimulation, type SimulationRun } from './simulate.ts'
+import {
+  combineRuns,
+  type RuleSetRun,
+  runRuleSet,
+  runSimulation,
+  type SimulationRun,
+} from './simulate.ts'
 
 /** What one seed produced. `run` is kept only for the seeds asked for in full (the report's). */
 export interface SeedResult {
@@ -61,18 +69,38 @@ export interface MonteCarloOutcome {
   readonly interrupted: boolean
 }
 
-/** Message to a worker: run one seed. */
+/** Message to a worker: run one seed, or only the rule set at `ruleSetIndex` of one seed. */
 export interface SeedTask {
   readonly options: ScenarioOptions
   readonly seed: number
   readonly full: boolean
+  readonly ruleSetIndex?: number
 }
 
-/** Message from a worker. */
+/** Message from a worker: a seed's result, or one rule set's run of a seed. */
 export type SeedReply =
   | { readonly ok: true; readonly value: SeedResult }
+  | { readonly ok: true; readonly ruleSetRun: RuleSetRun; readonly ruleSetIndex: number }
   | { readonly ok: false; readonly issues: readonly Issue[] }
   | { readonly ok: false; readonly error: string }
+
+/** Runs what a task asks, in this thread (the worker entry's work). */
+export function runTask(task: SeedTask): SeedReply {
+  const index = task.ruleSetIndex
+  if (index === undefined) return runSeed(task.options, task.seed, task.full)
+  const built = buildScenario(task.options, task.seed)
+  if (!built.ok) return built
+  const ruleSet = built.value.ruleSets[index]
+  if (ruleSet === undefined)
+    throw new RangeError(
+      `Condition failed: a task names one of the rule sets (SIMRUN-055, index=${index})`,
+    )
+  return {
+    ok: true,
+    ruleSetRun: runRuleSet(built.value, task.options, ruleSet),
+    ruleSetIndex: index,
+  }
+}
 
 /** Raised when a seed's options are bad (reported before any worker starts when possible). */
 export class ScenarioInputError extends Error {
@@ -91,7 +119,12 @@ export async function runMonteCarlo(request: MonteCarloRequest): Promise<MonteCa
     request.onProgress?.({ done: results.length, total })
   }
   let interrupted = false
-  if (request.workers <= 0) {
+  const single = request.seeds[0]
+  if (request.seeds.length === 1 && single !== undefined && request.workers > 0) {
+    const outcome = await runRuleSetsOnWorkers(request, single, full.has(single))
+    if (outcome !== null) finish(outcome)
+    else interrupted = true
+  } else if (request.workers <= 0) {
     for (const seed of request.seeds) {
       await new Promise((resolve) => setImmediate(resolve))
       if (request.signal?.aborted === true) {
@@ -107,6 +140,73 @@ export async function runMonteCarlo(request: MonteCarloRequest): Promise<MonteCa
   }
   results.sort((a, b) => a.seed - b.seed)
   return { results, interrupted: interrupted || results.length < total }
+}
+
+/**
+ * One seed with its rule sets spread over `request.workers` threads (SIMRUN-055). The workers start
+ * (loading the code takes a moment) while this thread builds the scenario, which checks the
+ * options and gives the result's shared parts. Returns null when aborted.
+ */
+async function runRuleSetsOnWorkers(
+  request: MonteCarloRequest,
+  seed: number,
+  full: boolean,
+): Promise<SeedResult | null> {
+  const ruleSetCount = request.options.ruleSets.length
+  const count = Math.min(request.workers, Math.max(1, ruleSetCount))
+  const workers = Array.from({ length: count }, () => startWorker())
+  const stopAll = (): Promise<number[]> => Promise.all(workers.map((worker) => worker.terminate()))
+  const built = buildScenario(request.options, seed)
+  if (!built.ok) {
+    await stopAll()
+    throw new ScenarioInputError(built.issues)
+  }
+  const total = built.value.ruleSets.length
+  const runs = new Array<RuleSetRun | undefined>(total)
+  const queue = Array.from({ length: total }, (_, index) => index)
+  const aborted = await new Promise<boolean>((resolve, reject) => {
+    let settled = false
+    let done = 0
+    const end = (error: Error | null, wasAborted: boolean): void => {
+      if (settled) return
+      settled = true
+      request.signal?.removeEventListener('abort', onAbort)
+      void stopAll().then(() => (error === null ? resolve(wasAborted) : reject(error)))
+    }
+    const onAbort = (): void => end(null, true)
+    request.signal?.addEventListener('abort', onAbort)
+    if (request.signal?.aborted === true || total === 0) {
+      end(null, request.signal?.aborted === true)
+      return
+    }
+    const dispatch = (worker: Worker): void => {
+      const index = queue.shift()
+      if (index === undefined) return
+      const task: SeedTask = { options: request.options, seed, full, ruleSetIndex: index }
+      worker.postMessage(task)
+    }
+    for (const worker of workers) {
+      worker.on('message', (reply: SeedReply) => {
+        if (reply.ok && 'ruleSetRun' in reply) {
+          runs[reply.ruleSetIndex] = reply.ruleSetRun
+          done += 1
+          if (done === total) end(null, false)
+          else if (!settled) dispatch(worker)
+        } else if (!reply.ok && 'issues' in reply) end(new ScenarioInputError(reply.issues), false)
+        else if (!reply.ok) end(new Error(reply.error), false)
+        else end(new Error('Invariant: a rule-set task answers with its run (SIMRUN-055)'), false)
+      })
+      worker.on('error', (error) => end(error, false))
+      dispatch(worker)
+    }
+  })
+  if (aborted) return null
+  const finished = runs.filter((run): run is RuleSetRun => run !== undefined)
+  if (finished.length !== total)
+    throw new Error('Invariant: every rule set of the seed ran (SIMRUN-055)')
+  const run = combineRuns(built.value, request.options, seed, finished)
+  const figures = run.runs.map((entry) => seedFigures(entry.outcome.ruleSetId, entry.metrics))
+  return { seed, resultHash: run.resultHash, figures, ...(full ? { run } : {}) }
 }
 
 function startWorker(): Worker {
@@ -162,11 +262,12 @@ function runOnWorkers(
       workers.push(worker)
       worker.on('message', (reply: SeedReply) => {
         busy -= 1
-        if (reply.ok) {
+        if (reply.ok && 'value' in reply) {
           finish(reply.value)
           if (!settled) dispatch(worker)
-        } else if ('issues' in reply) end(new ScenarioInputError(reply.issues), false)
-        else end(new Error(reply.error), false)
+        } else if (!reply.ok && 'issues' in reply) end(new ScenarioInputError(reply.issues), false)
+        else if (!reply.ok) end(new Error(reply.error), false)
+        else end(new Error('Invariant: a seed task answers with its result (SIMRUN-051)'), false)
       })
       worker.on('error', (error) => end(error, false))
       dispatch(worker)

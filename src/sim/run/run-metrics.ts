@@ -33,6 +33,8 @@ export interface RunMetrics {
   readonly badDebt: Fixed
   /** Bad debt the insurance fund did not absorb: ADL + socialized + left unresolved. */
   readonly uncoveredLoss: Fixed
+  /** The same in the quote currency, each part at the mark of its moment. */
+  readonly uncoveredLossInQuote: Fixed
   readonly lossGivenDefault: LossGivenDefaultSummary
   /** (simulated fall − exogenous fall) ÷ exogenous fall; null without a fall. */
   readonly cascadeAmplification: Fixed | null
@@ -69,6 +71,7 @@ export function runMetrics(output: TickLoopOutput, path: PricePath): RunMetrics 
     socializedLoss: socialized,
     badDebt: outcome.badDebt,
     uncoveredLoss: uncovered,
+    uncoveredLossInQuote: output.uncoveredLossInQuote,
     lossGivenDefault: lossGivenDefault(defaults),
     cascadeAmplification: cascadeAmplification(
       path.points.map((point) => point.price),
@@ -86,6 +89,7 @@ export interface SeedFigures {
   readonly liquidatedValue: Fixed
   readonly badDebt: Fixed
   readonly uncoveredLoss: Fixed
+  readonly uncoveredLossInQuote: Fixed
   readonly autoDeleverageValue: Fixed
   readonly socializedLoss: Fixed
   readonly coverTwoAdequate: boolean
@@ -135,6 +139,7 @@ export function seedFigures(ruleSetId: string, metrics: RunMetrics): SeedFigures
     liquidatedValue: metrics.liquidatedValue,
     badDebt: metrics.badDebt,
     uncoveredLoss: metrics.uncoveredLoss,
+    uncoveredLossInQuote: metrics.uncoveredLossInQuote,
     autoDeleverageValue: metrics.autoDeleverageValue,
     socializedLoss: metrics.socializedLoss,
     coverTwoAdequate: metrics.coverTwoAdequate,

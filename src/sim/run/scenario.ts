@@ -4,7 +4,7 @@
  */
 import { fixedOf, roundToStep, toNumber } from '../../core/num/fixed.ts'
 import type { RuleSet } from '../../core/rules/rule-set.ts'
-import { loadRuleSet } from '../../presets/index.ts'
+import { listPresets, loadRuleSet } from '../../presets/index.ts'
 import { impactInputsFromKlines } from '../impact.ts'
 import { type Issue, issue } from '../issue.ts'
 import { klinesToPath, loadBinanceKlines } from '../paths/binance-klines.ts'
@@ -30,6 +30,22 @@ import { simulatedMarketOf } from './setup.ts'
 
 /** Presets compared when none is named. */
 export const DEFAULT_PRESETS: readonly string[] = ['binance-usdm', 'bybit-linear', 'hyperliquid']
+
+/** The name that stands for every shipped preset (`--preset all`). */
+export const ALL_PRESETS = 'all'
+
+/** Every shipped preset id at its current version, in id order. */
+export function allPresetIds(): string[] {
+  return listPresets()
+    .filter((preset) => preset.latest)
+    .map((preset) => preset.id)
+}
+
+/** Replaces `all` in a list of rule-set names by every shipped preset; keeps the first of repeats. */
+export function expandRuleSetNames(names: readonly string[]): string[] {
+  const expanded = names.flatMap((name) => (name === ALL_PRESETS ? allPresetIds() : [name]))
+  return [...new Set(expanded)]
+}
 
 /** Path models the CLI accepts besides `shock:<name>`. */
 export const PATH_MODELS = ['gbm', 'jump', 'garch', 'bootstrap'] as const
@@ -86,11 +102,11 @@ const GENERATED_START_MS = 1_704_067_200_000
 export function loadRuleSets(names: readonly string[]): { ruleSets: RuleSet[]; issues: Issue[] } {
   const ruleSets: RuleSet[] = []
   const issues: Issue[] = []
-  for (const name of names) {
+  for (const name of expandRuleSetNames(names)) {
     const loaded = loadRuleSet(name)
     if (loaded.ok) {
-      // Simulated populations hold linear positions: a rule set needs a linear market of the
-      // population's base asset, or the run is refused here rather than failing inside (SIMRUN-001).
+      // A rule set needs a perpetual or future on the population's underlying (linear or
+      // inverse), or the run is refused here rather than failing inside (SIMRUN-001).
       const baseAsset = DEFAULT_POPULATION_MARKET.instrument.baseAsset
       const choice = simulatedMarketOf(loaded.ruleSet, baseAsset)
       if (choice.ok) ruleSets.push(loaded.ruleSet)

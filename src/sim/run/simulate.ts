@@ -16,7 +16,7 @@ import {
 import type { CommandRecorder } from './journal.ts'
 import { type RunMetrics, runMetrics } from './run-metrics.ts'
 import type { BuiltScenario, ScenarioOptions } from './scenario.ts'
-import { mapPopulation, simulatedMarketOf } from './setup.ts'
+import { mapPopulation, quoteToSettlement, simulatedMarketOf } from './setup.ts'
 import { runTickLoop, type TickLoopDiagnostics } from './tick-loop.ts'
 
 /** One rule set's run: its outcome in the report's shape, its metrics and how the loop ran. */
@@ -26,6 +26,7 @@ export interface RuleSetRun {
   readonly diagnostics: TickLoopDiagnostics
   readonly market: string
   readonly settlementAsset: string
+  readonly quoteAsset: string
 }
 
 /** A whole comparison for one seed. */
@@ -63,6 +64,51 @@ export function impactParamsOf(built: BuiltScenario, options: ScenarioOptions): 
 }
 
 /**
+ * Runs one rule set of `built` through its path and population (SIMRUN-030). Throws on a mapping
+ * problem. The outcome depends only on the scenario, the options and the rule set, so the rule
+ * sets of one seed can run in any order or on different threads (`combineRuns`).
+ */
+export function runRuleSet(
+  built: BuiltScenario,
+  options: ScenarioOptions,
+  ruleSet: RuleSet,
+  recorder?: CommandRecorder,
+): RuleSetRun {
+  const impact = impactParamsOf(built, options)
+  const choice = simulatedMarketOf(ruleSet, built.populationMarket.instrument.baseAsset)
+  if (!choice.ok) throw new RangeError(`Condition failed: ${choice.message} (SIMRUN-001)`)
+  const instrument = choice.market.instrument
+  const referencePrice = built.populationMarket.referencePrice
+  const accounts = mapPopulation(
+    built.population,
+    built.populationMarket.instrument,
+    choice.market,
+    referencePrice,
+  )
+  // The starting fund is given in the quote currency; a coin-margined fund holds its value at
+  // the first price (SIMRUN-004).
+  const firstPrice = built.path.points[0]?.price ?? referencePrice
+  const output = runTickLoop({
+    ruleSet,
+    market: choice.market,
+    accounts,
+    path: built.path,
+    impact,
+    maxIterationsPerStep: options.maxIterationsPerStep,
+    insuranceFund: quoteToSettlement(instrument, fixedOf(options.insuranceFund), firstPrice),
+    ...(recorder === undefined ? {} : { recorder }),
+  })
+  return {
+    outcome: output.outcome,
+    metrics: runMetrics(output, built.path),
+    diagnostics: output.diagnostics,
+    market: instrument.market,
+    settlementAsset: instrument.settlementAsset,
+    quoteAsset: instrument.quoteAsset,
+  }
+}
+
+/**
  * Runs every rule set of `built` through its path and population. Throws on a mapping problem.
  * `recorderOf` gives a rule set's command recorder when the run is journaled (`journal.ts`).
  */
@@ -72,34 +118,19 @@ export function runSimulation(
   seed: number,
   recorderOf?: (ruleSet: RuleSet) => CommandRecorder,
 ): SimulationRun {
-  const impact = impactParamsOf(built, options)
-  const runs: RuleSetRun[] = []
-  for (const ruleSet of built.ruleSets) {
-    const choice = simulatedMarketOf(ruleSet, built.populationMarket.instrument.baseAsset)
-    if (!choice.ok) throw new RangeError(`Condition failed: ${choice.message} (SIMRUN-001)`)
-    const accounts = mapPopulation(
-      built.population,
-      built.populationMarket.instrument,
-      choice.market,
-    )
-    const output = runTickLoop({
-      ruleSet,
-      market: choice.market,
-      accounts,
-      path: built.path,
-      impact,
-      maxIterationsPerStep: options.maxIterationsPerStep,
-      insuranceFund: fixedOf(options.insuranceFund),
-      ...(recorderOf === undefined ? {} : { recorder: recorderOf(ruleSet) }),
-    })
-    runs.push({
-      outcome: output.outcome,
-      metrics: runMetrics(output, built.path),
-      diagnostics: output.diagnostics,
-      market: choice.market.instrument.market,
-      settlementAsset: choice.market.instrument.settlementAsset,
-    })
-  }
+  const runs = built.ruleSets.map((ruleSet) =>
+    runRuleSet(built, options, ruleSet, recorderOf?.(ruleSet)),
+  )
+  return combineRuns(built, options, seed, runs)
+}
+
+/** One seed's comparison from its rule sets' runs, in the scenario's rule-set order. */
+export function combineRuns(
+  built: BuiltScenario,
+  options: ScenarioOptions,
+  seed: number,
+  runs: readonly RuleSetRun[],
+): SimulationRun {
   const markets = [...new Set(runs.map((run) => run.market))]
   const assets = [...new Set(runs.map((run) => run.settlementAsset))]
   const result: SimulationResult = {
@@ -120,7 +151,13 @@ export function runSimulation(
     })),
     outcomes: runs.map((run) => run.outcome),
   }
-  return { seed, result, runs, resultHash: resultHash(result), impact }
+  return {
+    seed,
+    result,
+    runs,
+    resultHash: resultHash(result),
+    impact: impactParamsOf(built, options),
+  }
 }
 
 /** SHA-256 of a result's canonical JSON form. */
@@ -130,16 +167,25 @@ export function resultHash(result: SimulationResult): string {
     .digest('hex')
 }
 
-/** Adds each rule set's per-path uncovered losses to a result (Monte Carlo). */
+/**
+ * Adds each rule set's per-path uncovered losses to a result (Monte Carlo): in the settlement asset
+ * and, when given, in the quote currency.
+ */
 export function withMonteCarloLosses(
   result: SimulationResult,
   lossesByRuleSet: ReadonlyMap<string, readonly Fixed[]>,
+  lossesInQuoteByRuleSet: ReadonlyMap<string, readonly Fixed[]> = new Map(),
 ): SimulationResult {
   return {
     ...result,
     outcomes: result.outcomes.map((outcome) => {
       const losses = lossesByRuleSet.get(outcome.ruleSetId)
-      return losses === undefined ? outcome : { ...outcome, monteCarloLosses: losses }
+      const inQuote = lossesInQuoteByRuleSet.get(outcome.ruleSetId)
+      return {
+        ...outcome,
+        ...(losses === undefined ? {} : { monteCarloLosses: losses }),
+        ...(inQuote === undefined ? {} : { monteCarloLossesInQuote: inQuote }),
+      }
     }),
   }
 }

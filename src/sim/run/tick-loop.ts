@@ -26,6 +26,7 @@ import {
 import { insuranceFundOf } from '../../core/engine/plan.ts'
 import { evaluateAccount, evaluateAccountMargin } from '../../core/margin/evaluate.ts'
 import { liquidationPrice } from '../../core/margin/liquidation-price.ts'
+import { isPortfolioMargined } from '../../core/margin/portfolio-margin.ts'
 import type { Account, Position } from '../../core/model/account.ts'
 import { contractValue } from '../../core/model/position-math.ts'
 import {
@@ -54,7 +55,7 @@ import type {
   SocializedLoss,
 } from '../report/result.ts'
 import type { CommandRecorder } from './journal.ts'
-import type { MappedAccount } from './setup.ts'
+import { isCoinMargined, type MappedAccount, quoteNotional, settlementInQuote } from './setup.ts'
 import { TriggerBook, type TriggerEntry, type TriggerKind } from './trigger-heap.ts'
 
 const DAY_MS = 86_400_000
@@ -115,6 +116,8 @@ export interface TickLoopOutput {
   readonly insuranceFundStart: Fixed
   /** Shortfalls the insurance fund did not cover: ADL + socialized + left unallocated. */
   readonly uncoveredLoss: Fixed
+  /** The same in the quote currency, each part valued at the mark of its moment (= `uncoveredLoss` on linear markets). */
+  readonly uncoveredLossInQuote: Fixed
   readonly diagnostics: TickLoopDiagnostics
   /** Endogenous (impact) part of the simulated price per step, as a fraction of the exogenous price. */
   readonly endogenousShift: readonly number[]
@@ -143,6 +146,8 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   const instrument = market.instrument
   const marketId = instrument.market
   const asset = instrument.settlementAsset
+  const coinMargined = isCoinMargined(instrument)
+  const portfolioMargined = isPortfolioMargined(ruleSet.portfolioMargin, marketId)
   const maxIterations = input.maxIterationsPerStep ?? 25
   const first = path.points[0]
   if (first === undefined) throw new RangeError('Condition failed: a path has points (SIM-010)')
@@ -218,10 +223,11 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
    * The liquidation price (to the rule set's exact decimals) of an account's position in the
    * simulated market at the current mark. An account holding only that position is solved
    * directly: its collateral is the isolated margin, or the cross wallet (no other cross position
-   * adds to it), exactly what `evaluateAccount` would use; other accounts are evaluated in full.
+   * adds to it), exactly what `evaluateAccount` would use; other accounts, and cross positions
+   * under portfolio margin (whose requirement is the group's, PFM-044), are evaluated in full.
    */
   const liquidationTriggerOf = (account: Account, position: Position): Fixed | null => {
-    if (account.positions.size !== 1) {
+    if (account.positions.size !== 1 || (position.marginMode === 'cross' && portfolioMargined)) {
       const risk = evaluateAccount(ruleSet, account, marks())
       return (
         risk.groups
@@ -241,6 +247,31 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       markPrice: mark,
     })
     return solution?.exact ?? null
+  }
+
+  /**
+   * The price at which equity falls to the day's start less the limit (SIMRUN-012). Linear:
+   * equity(P) = equityNow + q × (P − mark), q = size × contract size. Inverse (coin equity):
+   * equity(P) = equityNow + q × (1/mark − 1/P), so 1/P = 1/mark − gap ÷ q. A fired limit is
+   * checked against the exact equity before it closes anything; null when no price reaches it.
+   */
+  const dailyLimitPrice = (
+    equityNow: Fixed,
+    dayStart: Fixed,
+    limit: Fixed,
+    size: Fixed,
+  ): Fixed | null => {
+    const long = size > 0n
+    // gap = equity at the limit − equity now (negative while the limit is not reached).
+    const gap = sub(sub(dayStart, limit), equityNow)
+    const perUnit = mul(size, instrument.contractSize, 'exact')
+    if (!coinMargined) return sub(mark, div(neg(gap), perUnit, long ? 'ceil' : 'floor'))
+    if (gap >= 0n) return mark
+    // 1/P = (q − gap × mark) ÷ (q × mark)  →  P = q × mark ÷ (q − gap × mark). A short's coin loss
+    // is bounded (q ÷ mark as P → ∞): a gap beyond it is never reached.
+    const denominator = sub(perUnit, mul(gap, mark, 'half_even'))
+    if (!long && denominator >= 0n) return null
+    return div(mul(perUnit, mark, 'exact'), denominator, long ? 'floor' : 'ceil')
   }
 
   /** Re-derives an account's triggers from its state in the engine (SIMRUN-012). */
@@ -263,11 +294,13 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
         item.dayIndex = day
         item.dayStartEquity = equityNow
       }
-      // equity(P) = equityNow + size × contractSize × (P − mark): solve equity(P) = dayStart − limit.
-      const gap = sub(sub(equityNow, item.dayStartEquity), neg(limit))
-      const perPrice = mul(position.size, instrument.contractSize, 'exact')
-      const key = sub(mark, div(gap, perPrice, long ? 'ceil' : 'floor'))
-      addTrigger(index, version, 'daily_loss_limit', key, long)
+      addTrigger(
+        index,
+        version,
+        'daily_loss_limit',
+        dailyLimitPrice(equityNow, item.dayStartEquity, limit, position.size),
+        long,
+      )
     }
   }
 
@@ -296,6 +329,38 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   }
 
   /**
+   * The worst price on the tick at which an isolated position's margin plus PnL still covers the
+   * taker fee of closing it, one tick inside; null when any price does. With q = size × contract
+   * size, E the entry value, M the margin and f the fee rate:
+   * linear long P ≥ (E − M) ÷ (q(1 − f)), short P ≤ (M − E) ÷ (|q|(1 + f));
+   * inverse long P ≥ q(1 + f) ÷ (M + E), short P ≤ |q|(1 − f) ÷ (|E| − M).
+   */
+  const isolatedClosePrice = (position: Position): Fixed | null => {
+    const q = mul(position.size, instrument.contractSize, 'exact')
+    const long = position.size > 0n
+    const fee = market.takerFeeRate
+    let numerator: Fixed
+    let denominator: Fixed
+    if (!coinMargined) {
+      numerator = long
+        ? sub(position.entryValue, position.isolatedMargin)
+        : sub(position.isolatedMargin, position.entryValue)
+      denominator = mul(abs(q), long ? sub(ONE, fee) : add(ONE, fee), 'exact')
+    } else {
+      numerator = mul(abs(q), long ? add(ONE, fee) : sub(ONE, fee), 'exact')
+      denominator = long
+        ? add(position.isolatedMargin, position.entryValue)
+        : sub(abs(position.entryValue), position.isolatedMargin)
+    }
+    if (numerator <= 0n || denominator <= 0n) return null
+    const exact = div(numerator, denominator, long ? 'ceil' : 'floor')
+    const onTick = long
+      ? add(roundToStep(exact, instrument.tickSize, 'ceil'), instrument.tickSize)
+      : sub(roundToStep(exact, instrument.tickSize, 'floor'), instrument.tickSize)
+    return onTick > 0n ? onTick : null
+  }
+
+  /**
    * Closes an account's position at `fillPrice` against `@book` (a taker fill). The shortfall is
    * what the account's collateral does not cover: a negative cross wallet after the fill, or for an
    * isolated position the loss beyond its margin; such a position is closed at its bankruptcy
@@ -312,32 +377,15 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     let price = fillPrice
     let gap = ZERO
     if (position?.marginMode === 'isolated') {
-      // The lowest (long) or highest (short) price at which margin + PnL covers the taker fee:
-      // long P ≥ (entryValue − margin) ÷ (q × (1 − fee)), short P ≤ (margin − entryValue) ÷ (|q| × (1 + fee)).
-      const q = mul(position.size, instrument.contractSize, 'exact')
-      const long = position.size > 0n
-      const numerator = long
-        ? sub(position.entryValue, position.isolatedMargin)
-        : sub(position.isolatedMargin, position.entryValue)
-      const denominator = mul(
-        abs(q),
-        long ? sub(ONE, market.takerFeeRate) : add(ONE, market.takerFeeRate),
-        'exact',
-      )
-      if (numerator > 0n && denominator > 0n) {
-        const exact = div(numerator, denominator, long ? 'ceil' : 'floor')
-        const onTick = long
-          ? add(roundToStep(exact, instrument.tickSize, 'ceil'), instrument.tickSize)
-          : sub(roundToStep(exact, instrument.tickSize, 'floor'), instrument.tickSize)
-        if (onTick > 0n && (long ? fillPrice < onTick : fillPrice > onTick)) {
-          price = onTick
-          gap = abs(
-            sub(
-              contractValue(instrument, order.size, onTick),
-              contractValue(instrument, order.size, fillPrice),
-            ),
-          )
-        }
+      const onTick = isolatedClosePrice(position)
+      if (onTick !== null && (position.size > 0n ? fillPrice < onTick : fillPrice > onTick)) {
+        price = onTick
+        gap = abs(
+          sub(
+            contractValue(instrument, order.size, onTick),
+            contractValue(instrument, order.size, fillPrice),
+          ),
+        )
       }
     }
     run(
@@ -368,6 +416,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   const socializedLosses: SocializedLoss[] = []
   let badDebt = ZERO
   let uncoveredByFund = ZERO
+  let uncoveredInQuote = ZERO
   /** The engine places and settles liquidations itself when the rule set has liquidation rules. */
   const engineLiquidates = ruleSet.liquidation !== undefined
   const orderValues = new Map<string, Fixed>()
@@ -433,10 +482,11 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
         }
         case 'shortfall_allocated':
           badDebt = add(badDebt, event.shortfall)
-          uncoveredByFund = add(
-            uncoveredByFund,
-            add(add(event.adl, event.socialized), event.uncovered),
-          )
+          {
+            const uncovered = add(add(event.adl, event.socialized), event.uncovered)
+            uncoveredByFund = add(uncoveredByFund, uncovered)
+            uncoveredInQuote = add(uncoveredInQuote, settlementInQuote(instrument, uncovered, mark))
+          }
           defaults.push({
             timeMs,
             account: event.account,
@@ -458,7 +508,8 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
           touch(event.account)
           break
         }
-        // Recorded elsewhere (prices, fund balance) or not part of the outcome.
+        // Recorded elsewhere (prices, fund balance) or not part of the outcome (a network party's
+        // disposal of what it took over: the account's close was recorded when it took it).
         case 'account_below_maintenance':
         case 'account_opened':
         case 'deposit_applied':
@@ -474,6 +525,9 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
         case 'margin_mode_set':
         case 'mark_updated':
         case 'market_expired':
+        case 'network_disposal_filled':
+        case 'network_disposal_lapsed':
+        case 'network_disposal_order_placed':
         case 'rules_changed':
         case 'withdrawal_applied':
           break
@@ -516,9 +570,20 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       // The engine evaluates every holder on a mark: give it one only when a liquidation may be due.
       const liquidationDue = fired.some((entry) => entry.kind === 'liquidation')
       if (liquidationDue && engineMark !== mark) {
+        // Sizes before the mark of the accounts it may close out (a backstop takeover names no size).
+        const sizesBefore = new Map<string, Fixed>()
+        for (const entry of fired) {
+          const id = tracked[entry.account]?.mapped.id
+          const size =
+            id === undefined ? undefined : state.accounts.get(id)?.positions.get(marketId)?.size
+          if (id !== undefined && size !== undefined) sizesBefore.set(id, size)
+        }
         breachedEvents = run({ type: 'mark_price', market: marketId, mark }, timeMs)
         engineMark = mark
         engineTouched = true
+        // Rule sets whose chain closes an account out on the mark itself (a network party taking
+        // the position, LIQ-070) report the fill, takeover and allocation in the mark's events.
+        absorb(breachedEvents, timeMs, true, sizesBefore)
       }
       const orders = new Map<number, Order>()
       const flagged = new Set(fired.map((entry) => entry.account))
@@ -578,7 +643,8 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       iterations += 1
       const sorted = [...orders.values()].sort((a, b) => a.index - b.index)
       let flow = 0
-      for (const order of sorted) flow += toNumber(contractValue(instrument, order.size, mark))
+      // The square-root law takes the flow in the quote currency the volume is measured in.
+      for (const order of sorted) flow += toNumber(quoteNotional(instrument, order.size, mark))
       impact.applyForcedFlow(stepIndex, flow)
       const fillPrice = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
       for (const order of sorted) {
@@ -601,6 +667,10 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
         })
         if (order.kind === 'liquidation') {
           badDebt = add(badDebt, fill.shortfall)
+          uncoveredInQuote = add(
+            uncoveredInQuote,
+            settlementInQuote(instrument, fill.shortfall, fillPrice),
+          )
           defaults.push({
             timeMs,
             account: order.account,
@@ -650,16 +720,23 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     outcome: {
       ruleSetId: ruleSet.id,
       venue: ruleSet.venue,
+      market: marketId,
+      settlementAsset: asset,
+      quoteAsset: instrument.quoteAsset,
       prices: simulated,
       forcedCloses,
       insuranceFund: fund,
       autoDeleverages,
       socializedLosses,
+      shortfalls: defaults
+        .filter((entry) => entry.loss > 0n)
+        .map((entry) => ({ timeMs: entry.timeMs, account: entry.account, amount: entry.loss })),
       badDebt,
     },
     defaults,
     insuranceFundStart: startingFund,
     uncoveredLoss: engineLiquidates ? uncoveredByFund : badDebt,
+    uncoveredLossInQuote: uncoveredInQuote,
     diagnostics: {
       steps: path.points.length,
       engineCommands,

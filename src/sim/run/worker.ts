@@ -1,9 +1,10 @@
 /**
- * Worker-thread entry of the Monte Carlo driver (SIMRUN-051): receives `SeedTask`s, runs each seed
- * with `runSeed` and replies with its `SeedResult` (bigints travel through structured clone).
+ * Worker-thread entry of the Monte Carlo driver (SIMRUN-051, SIMRUN-055): receives `SeedTask`s,
+ * runs each (a whole seed, or one rule set of a seed) with `runTask` and replies with its result
+ * (bigints travel through structured clone).
  */
 import { parentPort } from 'node:worker_threads'
-import { runSeed, type SeedReply, type SeedTask } from './monte-carlo.ts'
+import { runTask, type SeedReply, type SeedTask } from './monte-carlo.ts'
 
 const port = parentPort
 if (port === null)
@@ -11,7 +12,7 @@ if (port === null)
 port.on('message', (task: SeedTask) => {
   let reply: SeedReply
   try {
-    reply = runSeed(task.options, task.seed, task.full)
+    reply = runTask(task)
   } catch (error) {
     reply = {
       ok: false,
