@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -29,6 +29,12 @@ export interface LoadFigures {
   readonly rssPeakMiB: number
   readonly rssEndMiB: number
   readonly journalEntries: number
+  /** CPU seconds the server process used during the measured phase (all its threads). */
+  readonly serverCpuSeconds: number
+  /** Commands per CPU second of the server: what one core would give, whatever else runs. */
+  readonly commandsPerCpuSecond: number
+  /** The machine's 1-minute load average at the end. */
+  readonly loadAverage: number
 }
 
 export interface LoadOptions {
@@ -39,6 +45,8 @@ export interface LoadOptions {
   readonly clients?: number
   /** Accounts trading (default 200). */
   readonly accounts?: number
+  /** Write a V8 CPU profile of the server into this directory (`node --cpu-prof`). */
+  readonly profileDirectory?: string
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -54,15 +62,30 @@ function rssMiB(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
+  }
+}
+
 function percentile(sorted: readonly number[], share: number): number {
   if (sorted.length === 0) return 0
   return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? 0
 }
 
-function startServer(database: string): Promise<{ child: ChildProcess; url: string }> {
+function startServer(
+  database: string,
+  profileDirectory: string | undefined,
+): Promise<{ child: ChildProcess; url: string }> {
+  const profile =
+    profileDirectory === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDirectory]
   const child = spawn(
     process.execPath,
-    ['bin/lor.js', 'serve', '--port', '0', '--db', database, '--rate-limit', '0'],
+    [...profile, 'bin/lor.js', 'serve', '--port', '0', '--db', database, '--rate-limit', '0'],
     {
       cwd: ROOT,
       env: { ...process.env, LOR_ADMIN_KEY: ADMIN_KEY },
@@ -86,7 +109,7 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
   const clients = options.clients ?? 16
   const accounts = options.accounts ?? 200
   const directory = mkdtempSync(join(tmpdir(), 'lor-load-'))
-  const { child, url } = await startServer(join(directory, 'lor.db'))
+  const { child, url } = await startServer(join(directory, 'lor.db'), options.profileDirectory)
   const pid = child.pid ?? 0
   const post = async (path: string, body: unknown, key: string): Promise<Response> =>
     fetch(`${url}${path}`, {
@@ -109,6 +132,7 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
     }
     await post('/v1/prices', { market: 'BTCUSDT', mark: '60000' }, 'price-start')
     const rssStart = rssMiB(pid)
+    const cpuStart = cpuSeconds(pid)
     let rssPeak = rssStart
     const sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, rssMiB(pid))
@@ -161,6 +185,7 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
     }
     await Promise.all(Array.from({ length: clients }, (_, client) => worker(client)))
     const elapsed = (performance.now() - started) / 1000
+    const serverCpuSeconds = cpuSeconds(pid) - cpuStart
     clearInterval(sampler)
     const health = (await (await fetch(`${url}/health`)).json()) as { durableSequence: number }
     const sorted = [...latencies].sort((a, b) => a - b)
@@ -180,6 +205,9 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
       rssPeakMiB: rssPeak,
       rssEndMiB: rssMiB(pid),
       journalEntries: health.durableSequence,
+      serverCpuSeconds,
+      commandsPerCpuSecond: serverCpuSeconds > 0 ? latencies.length / serverCpuSeconds : 0,
+      loadAverage: loadavg()[0] ?? 0,
     }
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -213,6 +241,10 @@ export function loadRows(figures: LoadFigures): [string, string][] {
       'server RSS',
       `${fixed(figures.rssStartMiB, 0)} MiB at start, ${fixed(figures.rssPeakMiB, 0)} MiB peak, ${fixed(figures.rssEndMiB, 0)} MiB at end`,
     ],
+    [
+      'server CPU',
+      `${fixed(figures.serverCpuSeconds)} s: ${fixed(figures.commandsPerCpuSecond, 0)} commands per CPU second (load average ${fixed(figures.loadAverage)})`,
+    ],
     ['journal entries', String(figures.journalEntries)],
   ]
 }
@@ -225,7 +257,10 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const seconds = argument('--seconds')
   const clients = argument('--clients')
   const accounts = argument('--accounts')
+  const profileAt = process.argv.indexOf('--profile')
+  const profileDirectory = profileAt < 0 ? undefined : process.argv[profileAt + 1]
   const figures = await benchLoad({
+    ...(profileDirectory === undefined ? {} : { profileDirectory }),
     quick: process.argv.includes('--quick'),
     ...(seconds === undefined ? {} : { seconds }),
     ...(clients === undefined ? {} : { clients }),

@@ -21,13 +21,8 @@ import { encodeCommand, type JournalCommand } from './codec.ts'
 import { headOf, type JournalEntry, type JournalHead, sealEntry } from './entry.ts'
 import { JournalError } from './errors.ts'
 import { genesisOf } from './genesis.ts'
-import {
-  type Recovery,
-  type RecoveryOptions,
-  recoverState,
-  snapshotText,
-  stateHashOf,
-} from './replay.ts'
+import { type Recovery, type RecoveryOptions, recoverState, snapshotText } from './replay.ts'
+import type { StateHasher } from './state-hasher.ts'
 import type { JournalSnapshot, JournalStore } from './store.ts'
 
 /** How a command is placed in the stream. */
@@ -72,7 +67,16 @@ export interface JournaledEngineOptions {
   /** Store a snapshot every this many entries (default 10,000; 0 never). */
   readonly snapshotEvery?: number
   readonly recovery?: RecoveryOptions
+  /**
+   * The state hash of each entry is computed incrementally (JNL-020); every this many entries
+   * (and at the first) it is also computed the full way and compared, an `InvariantError` on a
+   * difference halting the engine. Default 1,000; 0 never compares.
+   */
+  readonly stateHashCheckEvery?: number
 }
+
+/** How often the journaled engine compares its incremental state hash with the full one. */
+export const DEFAULT_STATE_HASH_CHECK_EVERY = 1_000
 
 interface PendingEntry {
   readonly entry: JournalEntry
@@ -88,6 +92,7 @@ export class JournaledEngine {
   readonly recovery: Recovery
   private readonly store: JournalStore
   private readonly state: EngineState
+  private readonly hasher: StateHasher
   private readonly snapshotEvery: number
   /** The last durable entry. */
   private head: JournalHead | null
@@ -110,6 +115,7 @@ export class JournaledEngine {
     this.store = store
     this.recovery = recovery
     this.state = recovery.state
+    this.hasher = recovery.hasher
     this.head = recovery.head
     this.tip = recovery.head
     this.genesisHash = recovery.genesis.genesisHash
@@ -127,7 +133,12 @@ export class JournaledEngine {
         throw new JournalError('genesis_missing', 'a new journal needs a rule set to start from')
       await store.writeGenesis(genesisOf(options.ruleSet))
     }
-    const recovery = await recoverState(store, options.recovery)
+    const recovery = await recoverState(store, {
+      ...options.recovery,
+      stateHashCheck: options.recovery?.stateHashCheck ?? {
+        fullCheckEvery: options.stateHashCheckEvery ?? DEFAULT_STATE_HASH_CHECK_EVERY,
+      },
+    })
     if (recovery.recordedStateHash !== null && recovery.stateHash !== recovery.recordedStateHash) {
       throw new JournalError(
         'replay_divergence',
@@ -155,7 +166,7 @@ export class JournaledEngine {
 
   /** The state hash after the last executed command. */
   stateHash(): string {
-    return stateHashOf(this.state)
+    return this.hasher.hash(this.state)
   }
 
   /**
@@ -206,7 +217,13 @@ export class JournaledEngine {
     this.throwIfHalted()
     const timeRefusal = this.checkTime(command, options)
     if (timeRefusal !== null) return answer(timeRefusal)
-    return { done: this.executeAndQueue(command, commandJson, options) }
+    try {
+      return { done: this.executeAndQueue(command, commandJson, options) }
+    } catch (error) {
+      // a broken invariant while executing or hashing: the state can no longer be trusted
+      this.halt(error, [])
+      throw error
+    }
   }
 
   private checkPlace(options: SubmitOptions): SubmitOutcome | null {
@@ -261,7 +278,7 @@ export class JournaledEngine {
     const eventsValue = toCanonicalValue(outcome.events) as JsonValue[]
     const resultJson = canonicalJson(resultValue)
     const eventsJson = canonicalJson(eventsValue)
-    const stateHash = stateHashOf(this.state)
+    const stateHash = this.hasher.hash(this.state)
     const entry = sealEntry({
       sequence,
       timestampMs: options.timestampMs,

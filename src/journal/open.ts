@@ -26,6 +26,8 @@ export interface JournalLocation {
 export interface OpenJournalOptions {
   /** SQLite only: see `sqlite-store.ts` (default `full`). */
   readonly synchronous?: SqliteSynchronous
+  /** SQLite only: commit on a writer thread (see `sqlite-store.ts`; default false). */
+  readonly writerThread?: boolean
   /** The environment to read LOR_DATABASE_URL from (default `process.env`). */
   readonly environment?: Readonly<Record<string, string | undefined>>
 }
@@ -83,8 +85,8 @@ export async function openJournal(
       location.schema === undefined ? {} : { schema: location.schema },
     )
   }
-  return openSqliteStore(
-    location.target,
-    options.synchronous === undefined ? {} : { synchronous: options.synchronous },
-  )
+  return openSqliteStore(location.target, {
+    ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
+    ...(options.writerThread === undefined ? {} : { writerThread: options.writerThread }),
+  })
 }

@@ -4,11 +4,7 @@
  * load the latest snapshot that checks out (or start from the genesis rule set), verify the hash
  * chain of the tail, re-execute each command, and compare what it gives with what was recorded.
  */
-import {
-  encodeStateCanonical,
-  restoreState,
-  type EngineSnapshot,
-} from '../core/engine/canonical.ts'
+import { restoreState, type EngineSnapshot } from '../core/engine/canonical.ts'
 import { execute } from '../core/engine/execute.ts'
 import { checkInvariants } from '../core/engine/invariants.ts'
 import { createEngineState, type EngineState, setVerifying } from '../core/engine/state.ts'
@@ -17,6 +13,7 @@ import { decodeCommandText, encodeEngineValue } from './codec.ts'
 import type { JournalEntry, JournalHead } from './entry.ts'
 import { isJournalError, JournalError, type JournalErrorCode } from './errors.ts'
 import { ruleSetOfGenesis } from './genesis.ts'
+import { StateHasher, type StateHasherOptions, stateHashOf } from './state-hasher.ts'
 import type { JournalGenesis, JournalSnapshot, JournalStore } from './store.ts'
 import { READ_BATCH, scanVerified } from './verify.ts'
 
@@ -25,8 +22,14 @@ export interface RecoveryOptions {
   readonly useSnapshot?: boolean
   /** Compare each command's result and events with the recorded ones (default true). */
   readonly verifyOutputs?: boolean
-  /** Compare the state hash after every entry, not only after the last (default false; O(state) per entry). */
+  /**
+   * Compare the state hash after every entry, not only after the last (default false). Computed
+   * incrementally (JNL-020): each entry re-encodes only what it changed, then SHA-256 reads the
+   * state's text once.
+   */
   readonly verifyEveryStateHash?: boolean
+  /** How often the incremental state hash is checked against the full one (JNL-020). */
+  readonly stateHashCheck?: StateHasherOptions
   /** Also verify the chain before the snapshot (default false: the snapshot's entry hash anchors the tail). */
   readonly verifyFullChain?: boolean
 }
@@ -45,14 +48,13 @@ export interface Recovery {
   readonly replayedEntries: number
   /** SHA-256 of the rebuilt state's canonical encoding. */
   readonly stateHash: string
+  /** The incremental hasher that computed `stateHash`, warm: keep hashing `state` with it. */
+  readonly hasher: StateHasher
   /** The stateHash recorded by the last entry (null for an empty journal). */
   readonly recordedStateHash: string | null
 }
 
-/** SHA-256 of the engine's canonical state encoding: the state hash (JNL-003). */
-export function stateHashOf(state: EngineState): string {
-  return sha256Hex(encodeStateCanonical(state))
-}
+export { stateHashOf }
 
 /** The canonical JSON of a snapshot of `state`, for storing. */
 export function snapshotText(snapshot: EngineSnapshot): string {
@@ -98,6 +100,7 @@ export function replayEntry(state: EngineState, entry: JournalEntry, verifyOutpu
 async function restoreSnapshot(
   store: JournalStore,
   snapshot: JournalSnapshot,
+  hasher: StateHasher,
 ): Promise<EngineState> {
   const fail = (why: string): never => {
     throw new JournalError(
@@ -124,7 +127,7 @@ async function restoreSnapshot(
   } catch {
     fail('it does not restore to a valid engine state')
   }
-  if (state === undefined || stateHashOf(state) !== snapshot.stateHash)
+  if (state === undefined || hasher.hash(state) !== snapshot.stateHash)
     return fail('the restored state does not have the recorded state hash')
   return state
 }
@@ -156,6 +159,7 @@ export async function recoverState(
   const ruleSet = ruleSetOfGenesis(genesis)
 
   let state: EngineState | null = null
+  let hasher = new StateHasher(options.stateHashCheck)
   let from: JournalHead | null = null
   let snapshotSequence: number | null = null
   let snapshotRejected: JournalErrorCode | null = null
@@ -169,7 +173,7 @@ export async function recoverState(
       )
     }
     try {
-      state = await restoreSnapshot(store, snapshot)
+      state = await restoreSnapshot(store, snapshot, hasher)
       from = {
         sequence: snapshot.sequence,
         timestampMs: 0,
@@ -180,6 +184,8 @@ export async function recoverState(
     } catch (error) {
       if (!isJournalError(error, 'corrupt_snapshot')) throw error
       snapshotRejected = error.code
+      // the rejected snapshot's texts are of no use to the state rebuilt from the genesis
+      hasher = new StateHasher(options.stateHashCheck)
     }
   }
   if (options.verifyFullChain === true && from !== null) {
@@ -200,7 +206,7 @@ export async function recoverState(
     (entries) => {
       for (const entry of entries) {
         replayEntry(rebuilt, entry, verifyOutputs)
-        if (verifyEveryStateHash && stateHashOf(rebuilt) !== entry.stateHash) {
+        if (verifyEveryStateHash && hasher.hash(rebuilt) !== entry.stateHash) {
           throw new JournalError(
             'replay_divergence',
             `entry ${entry.sequence}: the state hash differs from the recorded one`,
@@ -213,7 +219,7 @@ export async function recoverState(
     genesis.genesisHash,
   )
   checkInvariants(rebuilt)
-  const stateHash = stateHashOf(rebuilt)
+  const stateHash = hasher.hash(rebuilt)
   return {
     state: rebuilt,
     genesis,
@@ -222,6 +228,7 @@ export async function recoverState(
     snapshotRejected,
     replayedEntries,
     stateHash,
+    hasher,
     recordedStateHash: head?.stateHash ?? null,
   }
 }

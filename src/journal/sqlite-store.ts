@@ -6,10 +6,20 @@
  * so an acknowledged command survives a power loss. With `'normal'` the WAL is synced only at
  * checkpoints: a commit survives the process being killed but the last commits may be lost if the
  * machine loses power; appends are several times faster.
+ *
+ * Writer thread (`writerThread: true`, what `lor serve` uses): better-sqlite3 is synchronous, so a
+ * commit (an fsync of several milliseconds with `full`) would stop the whole process. With a writer
+ * thread, appends and snapshots are committed by a worker thread on its own connection, and the
+ * main thread goes on executing commands meanwhile; those become the next batch (group commit).
+ * Reads stay on the main thread's connection (WAL readers see every committed batch).
  */
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { ZERO_HASH, entryFromRow, type JournalEntry, type JournalHead } from './entry.ts'
-import { JournalError } from './errors.ts'
+import { JournalError, type JournalErrorCode } from './errors.ts'
+import type { WriterAnswer, WriterRequest } from './sqlite-writer.ts'
 import {
   JOURNAL_SCHEMA_VERSION,
   type JournalGenesis,
@@ -22,6 +32,8 @@ export type SqliteSynchronous = 'full' | 'normal'
 
 export interface SqliteStoreOptions {
   readonly synchronous?: SqliteSynchronous
+  /** Commit appends and snapshots on a worker thread (see the module note; not for `:memory:`). */
+  readonly writerThread?: boolean
 }
 
 const SCHEMA = `
@@ -58,12 +70,16 @@ const ENTRY_COLUMNS = `sequence, timestamp_ms AS timestampMs, idempotency_key AS
 /** Opens (creating if needed) a SQLite journal at `path` (`:memory:` for a private in-memory one). */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): JournalStore {
   const database = new Database(path)
+  const synchronous = options.synchronous ?? 'full'
+  let store: SqliteStore
   try {
-    return new SqliteStore(database, path, options.synchronous ?? 'full')
+    store = new SqliteStore(database, path, synchronous)
   } catch (error) {
     database.close()
     throw error
   }
+  if (options.writerThread !== true || path === ':memory:' || path === '') return store
+  return new ThreadedSqliteStore(store, path, synchronous)
 }
 
 class SqliteStore implements JournalStore {
@@ -258,6 +274,137 @@ class SqliteStore implements JournalStore {
   private checkContinues(entries: readonly JournalEntry[]): void {
     checkBatchContinues(this.headNow(), this.readGenesisNow(), entries)
   }
+}
+
+/** Starts the writer worker: it runs TypeScript, so tsx's loader is registered in it first. */
+function startWriter(path: string, synchronous: SqliteSynchronous): Worker {
+  const workerFile = new URL('./sqlite-writer.ts', import.meta.url).href
+  // tsx's ES module API (its package maps `tsx/esm/api` to index.cjs for require, index.mjs for import)
+  const tsxApi = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(workerFile)}) })`
+  return new Worker(bootstrap, { eval: true, workerData: { path, synchronous } })
+}
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
+
+/** A SQLite journal whose writes are committed on a writer thread (see the module note). */
+class ThreadedSqliteStore implements JournalStore {
+  readonly backend = 'sqlite'
+  readonly location: string
+  private readonly reader: SqliteStore
+  private readonly writer: Worker
+  private nextId = 1
+  private readonly waiting = new Map<
+    number,
+    { readonly resolve: () => void; readonly reject: (error: Error) => void }
+  >()
+  private failure: Error | null = null
+  private closed: Promise<void> | null = null
+
+  constructor(reader: SqliteStore, path: string, synchronous: SqliteSynchronous) {
+    this.reader = reader
+    this.location = reader.location
+    this.writer = startWriter(path, synchronous)
+    this.writer.on('message', (answer: WriterAnswer) => {
+      const waiting = this.waiting.get(answer.id)
+      if (waiting === undefined) return
+      this.waiting.delete(answer.id)
+      if (answer.ok) waiting.resolve()
+      else waiting.reject(errorOfAnswer(answer))
+    })
+    const fail = (error: Error): void => {
+      this.failure = error
+      for (const waiting of this.waiting.values()) waiting.reject(error)
+      this.waiting.clear()
+    }
+    this.writer.on('error', fail)
+    this.writer.on('exit', (code) => {
+      if (this.waiting.size > 0 || code !== 0)
+        fail(new Error(`the journal's writer thread stopped (exit code ${code})`))
+    })
+    // the writer thread must not keep the process alive on its own
+    this.writer.unref()
+  }
+
+  private send(request: WithoutId<WriterRequest>): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure)
+    if (this.closed !== null && request.op !== 'close')
+      return Promise.reject(new Error('the journal is closed'))
+    const id = this.nextId
+    this.nextId += 1
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject })
+      // while a request waits, the thread keeps the process alive (an acknowledgement is due)
+      this.writer.ref()
+      this.writer.postMessage({ ...request, id })
+    }).finally(() => {
+      if (this.waiting.size === 0) this.writer.unref()
+    })
+  }
+
+  schemaVersion(): Promise<number> {
+    return this.reader.schemaVersion()
+  }
+
+  readGenesis(): Promise<JournalGenesis | null> {
+    return this.reader.readGenesis()
+  }
+
+  writeGenesis(genesis: JournalGenesis): Promise<void> {
+    return this.reader.writeGenesis(genesis)
+  }
+
+  append(entries: readonly JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve()
+    return this.send({ op: 'append', entries })
+  }
+
+  head(): Promise<JournalHead | null> {
+    return this.reader.head()
+  }
+
+  readRange(fromSequence: number, limit: number): Promise<JournalEntry[]> {
+    return this.reader.readRange(fromSequence, limit)
+  }
+
+  readEntry(sequence: number): Promise<JournalEntry | null> {
+    return this.reader.readEntry(sequence)
+  }
+
+  findByIdempotencyKey(idempotencyKey: string): Promise<JournalEntry | null> {
+    return this.reader.findByIdempotencyKey(idempotencyKey)
+  }
+
+  writeSnapshot(snapshot: JournalSnapshot): Promise<void> {
+    return this.send({ op: 'snapshot', snapshot })
+  }
+
+  latestSnapshot(): Promise<JournalSnapshot | null> {
+    return this.reader.latestSnapshot()
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (this.failure === null) await this.send({ op: 'close' }).catch(() => undefined)
+      await this.writer.terminate()
+      await this.reader.close()
+    })()
+    return this.closed
+  }
+}
+
+function errorOfAnswer(answer: Extract<WriterAnswer, { ok: false }>): Error {
+  if (answer.code === null) return new Error(answer.message)
+  const prefix = `${answer.code}: `
+  return new JournalError(
+    answer.code as JournalErrorCode,
+    answer.message.startsWith(prefix) ? answer.message.slice(prefix.length) : answer.message,
+    answer.sequence,
+  )
 }
 
 /** An entry from a row read as an array, in ENTRY_COLUMNS order. */

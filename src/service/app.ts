@@ -776,8 +776,8 @@ export function createApp(options: AppOptions): App {
       params: schemas.SimulationParams,
       produces: 'text/html',
     },
-    (c, { params }) => {
-      const html = simulations.report(params.simulation ?? '')
+    async (c, { params }) => {
+      const html = await simulations.report(params.simulation ?? '')
       c.header(
         'Content-Security-Policy',
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'unsafe-inline'",

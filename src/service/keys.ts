@@ -3,7 +3,14 @@
  * service stores its id, name, role, account (traders), a random per-key salt and SHA-256(salt ‖
  * secret), never the secret, in the table `lor_service_keys` of the journal's database, and checks a
  * presented secret with a constant-time comparison. The same database holds `lor_service_state`,
- * small named values of the service (the NATS publishing cursor).
+ * small named values of the service (the NATS publishing cursor), and `lor_service_simulations`,
+ * the simulations started from the service with their status and report (SVC-051).
+ *
+ * Verified keys are cached in memory (SVC-027): SHA-256 of the presented text → its record, so a
+ * request with a known key costs one hash and no database read. A revoke or create through this
+ * process drops the key's cache entries at once; a key revoked by another process that shares the
+ * database stops working here within the cache's time to live (default 5 s). Failed verifications
+ * are never cached, so a key created elsewhere works at once.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import Database from 'better-sqlite3'
@@ -33,7 +40,15 @@ interface StoredKey extends ApiKeyRecord {
   readonly hash: string
 }
 
-/** Where keys live: SQLite or PostgreSQL, next to the journal. */
+/** A simulation as stored: its status (JSON of `SimulationStatus`) and, once finished, its report. */
+export interface StoredSimulation {
+  readonly id: string
+  readonly startedMs: number
+  readonly statusJson: string
+  readonly reportHtml: string | null
+}
+
+/** Where keys (and the service's other tables) live: SQLite or PostgreSQL, next to the journal. */
 export interface KeyStore {
   insert(key: StoredKey): Promise<void>
   byId(id: string): Promise<StoredKey | null>
@@ -42,7 +57,24 @@ export interface KeyStore {
   count(): Promise<number>
   readState(name: string): Promise<string | null>
   writeState(name: string, value: string): Promise<void>
+  /** Inserts or replaces a simulation (the report is kept when `reportHtml` is null). */
+  saveSimulation(simulation: StoredSimulation): Promise<void>
+  /** Every stored simulation without its report, oldest first. */
+  listSimulations(): Promise<Omit<StoredSimulation, 'reportHtml'>[]>
+  simulationReport(id: string): Promise<string | null>
+  deleteSimulation(id: string): Promise<void>
   close(): Promise<void>
+}
+
+const SIMULATIONS_TABLE_COLUMNS = `id TEXT PRIMARY KEY, started_ms BIGINT NOT NULL,
+  status_json TEXT NOT NULL, report_html TEXT`
+
+function simulationFromRow(row: Record<string, unknown>): Omit<StoredSimulation, 'reportHtml'> {
+  return {
+    id: String(row.id),
+    startedMs: Number(row.started_ms),
+    statusJson: String(row.status_json),
+  }
 }
 
 const KEY_PATTERN = /^lor_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
@@ -96,6 +128,7 @@ function publicRecord(key: StoredKey): ApiKeyRecord {
 
 class SqliteKeyStore implements KeyStore {
   private readonly database: Database.Database
+  private readonly statements
 
   constructor(path: string) {
     this.database = new Database(path)
@@ -105,15 +138,72 @@ class SqliteKeyStore implements KeyStore {
       CREATE TABLE IF NOT EXISTS lor_service_keys (
         id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, account TEXT,
         salt TEXT NOT NULL, hash TEXT NOT NULL, created_ms INTEGER NOT NULL, revoked_ms INTEGER);
-      CREATE TABLE IF NOT EXISTS lor_service_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);`)
+      CREATE TABLE IF NOT EXISTS lor_service_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS lor_service_simulations (${SIMULATIONS_TABLE_COLUMNS});`)
+    this.statements = {
+      insert: this.database.prepare(
+        'INSERT INTO lor_service_keys (id, name, role, account, salt, hash, created_ms, revoked_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      byId: this.database.prepare('SELECT * FROM lor_service_keys WHERE id = ?'),
+      list: this.database.prepare('SELECT * FROM lor_service_keys ORDER BY created_ms, id'),
+      revoke: this.database.prepare(
+        'UPDATE lor_service_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL',
+      ),
+      count: this.database.prepare('SELECT COUNT(*) AS n FROM lor_service_keys'),
+      readState: this.database.prepare('SELECT value FROM lor_service_state WHERE name = ?'),
+      writeState: this.database.prepare(
+        'INSERT INTO lor_service_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+      ),
+      saveSimulation: this.database.prepare(
+        `INSERT INTO lor_service_simulations (id, started_ms, status_json, report_html) VALUES (?, ?, ?, ?)
+          ON CONFLICT(id) DO UPDATE SET started_ms = excluded.started_ms, status_json = excluded.status_json,
+          report_html = COALESCE(excluded.report_html, lor_service_simulations.report_html)`,
+      ),
+      listSimulations: this.database.prepare(
+        'SELECT id, started_ms, status_json FROM lor_service_simulations ORDER BY started_ms, id',
+      ),
+      simulationReport: this.database.prepare(
+        'SELECT report_html FROM lor_service_simulations WHERE id = ?',
+      ),
+      deleteSimulation: this.database.prepare('DELETE FROM lor_service_simulations WHERE id = ?'),
+    }
+  }
+
+  saveSimulation(simulation: StoredSimulation): Promise<void> {
+    return settle(() => {
+      this.statements.saveSimulation.run(
+        simulation.id,
+        simulation.startedMs,
+        simulation.statusJson,
+        simulation.reportHtml,
+      )
+    })
+  }
+
+  listSimulations(): Promise<Omit<StoredSimulation, 'reportHtml'>[]> {
+    return settle(() =>
+      (this.statements.listSimulations.all() as Record<string, unknown>[]).map(simulationFromRow),
+    )
+  }
+
+  simulationReport(id: string): Promise<string | null> {
+    return settle(() => {
+      const row = this.statements.simulationReport.get(id) as
+        | { report_html: string | null }
+        | undefined
+      return row?.report_html ?? null
+    })
+  }
+
+  deleteSimulation(id: string): Promise<void> {
+    return settle(() => {
+      this.statements.deleteSimulation.run(id)
+    })
   }
 
   insert(key: StoredKey): Promise<void> {
-    this.database
-      .prepare(
-        'INSERT INTO lor_service_keys (id, name, role, account, salt, hash, created_ms, revoked_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
+    return settle(() => {
+      this.statements.insert.run(
         key.id,
         key.name,
         key.role,
@@ -123,51 +213,39 @@ class SqliteKeyStore implements KeyStore {
         key.createdMs,
         key.revokedMs,
       )
-    return Promise.resolve()
+    })
   }
 
   byId(id: string): Promise<StoredKey | null> {
-    const row = this.database.prepare('SELECT * FROM lor_service_keys WHERE id = ?').get(id) as
-      | Record<string, unknown>
-      | undefined
-    return Promise.resolve(row === undefined ? null : keyFromRow(row))
+    return settle(() => {
+      const row = this.statements.byId.get(id) as Record<string, unknown> | undefined
+      return row === undefined ? null : keyFromRow(row)
+    })
   }
 
   list(): Promise<StoredKey[]> {
-    const rows = this.database
-      .prepare('SELECT * FROM lor_service_keys ORDER BY created_ms, id')
-      .all() as Record<string, unknown>[]
-    return Promise.resolve(rows.map(keyFromRow))
+    return settle(() => (this.statements.list.all() as Record<string, unknown>[]).map(keyFromRow))
   }
 
   revoke(id: string, revokedMs: number): Promise<boolean> {
-    const result = this.database
-      .prepare('UPDATE lor_service_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL')
-      .run(revokedMs, id)
-    return Promise.resolve(result.changes > 0)
+    return settle(() => this.statements.revoke.run(revokedMs, id).changes > 0)
   }
 
   count(): Promise<number> {
-    const row = this.database.prepare('SELECT COUNT(*) AS n FROM lor_service_keys').get() as {
-      n: number
-    }
-    return Promise.resolve(row.n)
+    return settle(() => (this.statements.count.get() as { n: number }).n)
   }
 
   readState(name: string): Promise<string | null> {
-    const row = this.database
-      .prepare('SELECT value FROM lor_service_state WHERE name = ?')
-      .get(name) as { value: string } | undefined
-    return Promise.resolve(row === undefined ? null : row.value)
+    return settle(() => {
+      const row = this.statements.readState.get(name) as { value: string } | undefined
+      return row === undefined ? null : row.value
+    })
   }
 
   writeState(name: string, value: string): Promise<void> {
-    this.database
-      .prepare(
-        'INSERT INTO lor_service_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
-      )
-      .run(name, value)
-    return Promise.resolve()
+    return settle(() => {
+      this.statements.writeState.run(name, value)
+    })
   }
 
   close(): Promise<void> {
@@ -176,15 +254,26 @@ class SqliteKeyStore implements KeyStore {
   }
 }
 
+/** Runs synchronous work and hands its value or its exception over as a promise. */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work())
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+  }
+}
+
 class PostgresKeyStore implements KeyStore {
   private readonly sql: postgres.Sql
   private readonly keys: postgres.Helper<string>
   private readonly state: postgres.Helper<string>
+  private readonly simulations: postgres.Helper<string>
 
   private constructor(sql: postgres.Sql, schema: string) {
     this.sql = sql
     this.keys = sql(`${schema}.lor_service_keys`)
     this.state = sql(`${schema}.lor_service_state`)
+    this.simulations = sql(`${schema}.lor_service_simulations`)
   }
 
   static async open(url: string, schema: string): Promise<PostgresKeyStore> {
@@ -197,8 +286,34 @@ class PostgresKeyStore implements KeyStore {
         id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, account TEXT,
         salt TEXT NOT NULL, hash TEXT NOT NULL, created_ms BIGINT NOT NULL, revoked_ms BIGINT)`
       await transaction`CREATE TABLE IF NOT EXISTS ${store.state} (name TEXT PRIMARY KEY, value TEXT NOT NULL)`
+      await transaction`CREATE TABLE IF NOT EXISTS ${store.simulations} (${transaction.unsafe(SIMULATIONS_TABLE_COLUMNS)})`
     })
     return store
+  }
+
+  async saveSimulation(simulation: StoredSimulation): Promise<void> {
+    await this.sql`INSERT INTO ${this.simulations} (id, started_ms, status_json, report_html)
+      VALUES (${simulation.id}, ${simulation.startedMs}, ${simulation.statusJson}, ${simulation.reportHtml})
+      ON CONFLICT (id) DO UPDATE SET started_ms = EXCLUDED.started_ms, status_json = EXCLUDED.status_json,
+      report_html = COALESCE(EXCLUDED.report_html, ${this.simulations}.report_html)`
+  }
+
+  async listSimulations(): Promise<Omit<StoredSimulation, 'reportHtml'>[]> {
+    const rows = await this.sql<
+      Record<string, unknown>[]
+    >`SELECT id, started_ms, status_json FROM ${this.simulations} ORDER BY started_ms, id`
+    return rows.map(simulationFromRow)
+  }
+
+  async simulationReport(id: string): Promise<string | null> {
+    const rows = await this.sql<
+      { report_html: string | null }[]
+    >`SELECT report_html FROM ${this.simulations} WHERE id = ${id}`
+    return rows[0]?.report_html ?? null
+  }
+
+  async deleteSimulation(id: string): Promise<void> {
+    await this.sql`DELETE FROM ${this.simulations} WHERE id = ${id}`
   }
 
   async insert(key: StoredKey): Promise<void> {
@@ -263,9 +378,38 @@ export interface CreatedKey {
   readonly record: ApiKeyRecord
 }
 
-/** Issues, checks and revokes keys (SVC-021..SVC-023). */
+/** Options of the verified-key cache. */
+export interface KeyCacheOptions {
+  /** How long a verified key is trusted without reading the store (default 5,000 ms; 0: no cache). */
+  readonly ttlMs?: number
+  /** Most keys kept (default 10,000); the cache is emptied when it is full. */
+  readonly maximumEntries?: number
+  /** The clock (default `performance.now`-like monotonic milliseconds). */
+  readonly now?: () => number
+}
+
+interface CachedKey {
+  readonly record: ApiKeyRecord
+  readonly verifiedAt: number
+}
+
+/** Issues, checks and revokes keys (SVC-021..SVC-023, SVC-027). */
 export class KeyRing {
-  constructor(private readonly store: KeyStore) {}
+  private readonly cache = new Map<string, CachedKey>()
+  private readonly ttlMs: number
+  private readonly maximumEntries: number
+  private readonly now: () => number
+  /** Counts revokes and creates, so a verification that raced one is not cached. */
+  private generation = 0
+
+  constructor(
+    private readonly store: KeyStore,
+    cache: KeyCacheOptions = {},
+  ) {
+    this.ttlMs = cache.ttlMs ?? 5_000
+    this.maximumEntries = cache.maximumEntries ?? 10_000
+    this.now = cache.now ?? (() => performance.now())
+  }
 
   /** Creates a key; `account` is required for traders and refused for the other roles. */
   async create(input: {
@@ -291,11 +435,37 @@ export class KeyRing {
       hash: hashSecret(salt, keySecret),
     }
     await this.store.insert(stored)
+    this.forget(keyId)
     return { key, record: publicRecord(stored) }
   }
 
   /** The record of a presented key, or null when it is malformed, unknown, wrong or revoked. */
   async verify(presented: string): Promise<ApiKeyRecord | null> {
+    if (this.ttlMs <= 0) return this.verifyInStore(presented)
+    // the cache is keyed by a hash of the presented text: the process keeps no secret as a key
+    const cacheKey = createHash('sha256').update(presented, 'utf8').digest('base64')
+    const cached = this.cache.get(cacheKey)
+    if (cached !== undefined && this.now() - cached.verifiedAt < this.ttlMs) return cached.record
+    const generation = this.generation
+    const record = await this.verifyInStore(presented)
+    // a revoke or create that ran while the store was read may have changed the answer
+    if (record === null || generation !== this.generation) {
+      this.cache.delete(cacheKey)
+      return record
+    }
+    if (this.cache.size >= this.maximumEntries) this.cache.clear()
+    this.cache.set(cacheKey, { record, verifiedAt: this.now() })
+    return record
+  }
+
+  /** Drops the cached verifications of key `id`. */
+  private forget(id: string): void {
+    this.generation += 1
+    for (const [cacheKey, cached] of this.cache)
+      if (cached.record.id === id) this.cache.delete(cacheKey)
+  }
+
+  private async verifyInStore(presented: string): Promise<ApiKeyRecord | null> {
     const { id, secret } = splitKey(presented)
     const stored =
       presented.length < MINIMUM_CHOSEN_KEY_LENGTH || presented.length > 512
@@ -310,12 +480,32 @@ export class KeyRing {
     return publicRecord(stored)
   }
 
+  /**
+   * What the store says of a presented key: `valid`, `revoked` (right secret, revoked), `mismatch`
+   * (a stored key has its id but another secret) or `unknown`. Not cached; for start-up checks.
+   */
+  async status(presented: string): Promise<'valid' | 'revoked' | 'mismatch' | 'unknown'> {
+    const { id, secret } = splitKey(presented)
+    const stored = await this.store.byId(id)
+    if (stored === null) return 'unknown'
+    const equal = timingSafeEqual(
+      Buffer.from(stored.hash, 'hex'),
+      Buffer.from(hashSecret(stored.salt, secret), 'hex'),
+    )
+    if (!equal) return 'mismatch'
+    return stored.revokedMs === null ? 'valid' : 'revoked'
+  }
+
   async list(): Promise<ApiKeyRecord[]> {
     return (await this.store.list()).map(publicRecord)
   }
 
   async revoke(id: string, nowMs: number): Promise<boolean> {
-    return this.store.revoke(id, nowMs)
+    // forget before and after: no request may be answered from the cache once revoke resolves
+    this.forget(id)
+    const revoked = await this.store.revoke(id, nowMs)
+    this.forget(id)
+    return revoked
   }
 
   async isEmpty(): Promise<boolean> {

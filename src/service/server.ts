@@ -60,6 +60,9 @@ export interface RunningService {
   close(): Promise<void>
 }
 
+/** What LOR_ADMIN_KEY may hold: what fits `Authorization: Bearer <key>` (SVC-021). */
+const CHOSEN_KEY_PATTERN = new RegExp(`^[\\x21-\\x7e]{${MINIMUM_CHOSEN_KEY_LENGTH},512}$`)
+
 /** Bad start-up input (exit code 2 at the command line). */
 export class ServiceStartError extends Error {
   override readonly name = 'ServiceStartError'
@@ -80,7 +83,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
   const now = options.now ?? Date.now
   const location = resolveJournalLocation(options.database, environment)
-  const store = await openJournal(options.database, { environment })
+  const store = await openJournal(options.database, { environment, writerThread: true })
   const closers: (() => Promise<void>)[] = [() => store.close()]
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch(() => undefined)
@@ -108,8 +111,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     })
     const bootstrapKey = await bootstrapAdmin(keys, environment[ADMIN_KEY_VARIABLE], now())
     if (bootstrapKey !== null) log(`lor serve: admin key (shown once, keep it): ${bootstrapKey}`)
-    const simulations = new Simulations(now)
-    closers.push(() => Promise.resolve(simulations.stopAll()))
+    const simulations = await Simulations.open({ store: keyStore, now, log })
+    closers.push(() => simulations.close())
     const app = createApp({
       service,
       simulations,
@@ -177,11 +180,20 @@ async function bootstrapAdmin(
   nowMs: number,
 ): Promise<string | null> {
   if (fromEnvironment !== undefined && fromEnvironment !== '') {
-    if (fromEnvironment.length < MINIMUM_CHOSEN_KEY_LENGTH || fromEnvironment.length > 512)
+    if (!CHOSEN_KEY_PATTERN.test(fromEnvironment))
       throw new ServiceStartError(
-        `${ADMIN_KEY_VARIABLE} must have ${MINIMUM_CHOSEN_KEY_LENGTH} to 512 characters`,
+        `${ADMIN_KEY_VARIABLE} must be ${MINIMUM_CHOSEN_KEY_LENGTH} to 512 visible ASCII characters without spaces (it is sent as "Authorization: Bearer <key>")`,
       )
-    if ((await keys.verify(fromEnvironment)) === null)
+    const status = await keys.status(fromEnvironment)
+    if (status === 'revoked')
+      throw new ServiceStartError(
+        `${ADMIN_KEY_VARIABLE} is a key that was revoked; set it to a new key (or unset it and use another admin key)`,
+      )
+    if (status === 'mismatch')
+      throw new ServiceStartError(
+        `${ADMIN_KEY_VARIABLE} has the id of a stored key but not its secret; set it to a new key`,
+      )
+    if (status === 'unknown')
       await keys.create({ name: 'admin', role: 'admin', nowMs, key: fromEnvironment })
     return null
   }

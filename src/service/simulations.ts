@@ -1,7 +1,12 @@
 /**
- * Simulations started from the service (docs/spec/service.md, SVC-050): `lor simulate`'s Monte Carlo
- * run (src/sim/run/monte-carlo.ts) on a worker thread, so the service keeps answering, with its
- * progress and, when it ends, the HTML report and the summary figures.
+ * Simulations started from the service (docs/spec/service.md, SVC-050, SVC-051): `lor simulate`'s
+ * Monte Carlo run (src/sim/run/monte-carlo.ts) on a worker thread, so the service keeps answering,
+ * with its progress and, when it ends, the HTML report and the summary figures.
+ *
+ * Each simulation is stored in the service's database (`lor_service_simulations`, next to the keys)
+ * when it starts and when it ends, the report with it, so a restarted service lists the past
+ * simulations and serves their reports. One that was running when the service stopped is stored as
+ * failed: a stop aborts it, and after a crash the next start marks it.
  */
 import { randomBytes } from 'node:crypto'
 import { formatFixed } from '../core/num/fixed.ts'
@@ -10,6 +15,7 @@ import { runMonteCarlo } from '../sim/run/monte-carlo.ts'
 import { DEFAULT_SCENARIO_OPTIONS, type ScenarioOptions } from '../sim/run/scenario.ts'
 import { withMonteCarloLosses } from '../sim/run/simulate.ts'
 import { ServiceError } from './errors.ts'
+import type { KeyStore } from './keys.ts'
 
 /** What a client asks for. */
 export interface SimulationRequest {
@@ -50,19 +56,65 @@ export interface SimulationStatus {
 
 interface Simulation {
   status: SimulationStatus
+  /** The report while it is held in memory (a finished run of this process); else in the store. */
   report: string | null
 }
+
+/** Where simulations are kept: the service's key store (its simulations table). */
+export type SimulationStore = Pick<
+  KeyStore,
+  'saveSimulation' | 'listSimulations' | 'simulationReport' | 'deleteSimulation'
+>
+
+/** What a simulation's status says when the service stopped before it finished. */
+export const INTERRUPTED_MESSAGE = 'the service stopped before the simulation finished'
 
 /** Runs and remembers simulations (the last `keep`, at most `concurrent` at a time). */
 export class Simulations {
   private readonly runs = new Map<string, Simulation>()
   private readonly controllers = new Map<string, AbortController>()
+  private readonly running = new Set<Promise<void>>()
+  /** Writes to the store, in order; a failed write is logged and does not stop the service. */
+  private writes: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly now: () => number,
     private readonly concurrent = 2,
     private readonly keep = 50,
+    private readonly store: SimulationStore | null = null,
+    private readonly log: (line: string) => void = () => undefined,
   ) {}
+
+  /**
+   * Simulations backed by `store`: loads the stored ones (SVC-051), marking those that were running
+   * when the service stopped as failed.
+   */
+  static async open(options: {
+    readonly store: SimulationStore
+    readonly now: () => number
+    readonly log?: (line: string) => void
+    readonly concurrent?: number
+    readonly keep?: number
+  }): Promise<Simulations> {
+    const simulations = new Simulations(
+      options.now,
+      options.concurrent ?? 2,
+      options.keep ?? 50,
+      options.store,
+      options.log,
+    )
+    for (const stored of await options.store.listSimulations()) {
+      let status = JSON.parse(stored.statusJson) as SimulationStatus
+      if (status.status === 'running') {
+        status = { ...status, status: 'failed', finishedMs: null, error: INTERRUPTED_MESSAGE }
+        simulations.persist({ status, report: null })
+      }
+      simulations.runs.set(status.id, { status, report: null })
+    }
+    simulations.trim()
+    await simulations.writes
+    return simulations
+  }
 
   /** Starts a simulation; answers its status at once. */
   start(request: SimulationRequest, startedBy: string): SimulationStatus {
@@ -90,10 +142,15 @@ export class Simulations {
       report: null,
     }
     this.runs.set(id, simulation)
+    this.persist(simulation)
     this.trim()
     const controller = new AbortController()
     this.controllers.set(id, controller)
-    void this.run(simulation, controller.signal).finally(() => this.controllers.delete(id))
+    const task = this.run(simulation, controller.signal).finally(() => {
+      this.controllers.delete(id)
+      this.running.delete(task)
+    })
+    this.running.add(task)
     return simulation.status
   }
 
@@ -109,17 +166,49 @@ export class Simulations {
     return run.status
   }
 
-  /** The HTML report of a finished simulation. */
-  report(id: string): string {
+  /** The HTML report of a finished simulation (from memory or the store). */
+  async report(id: string): Promise<string> {
     const run = this.runs.get(id)
-    if (run?.report === null || run === undefined)
+    const report =
+      run === undefined || !run.status.reportAvailable
+        ? null
+        : (run.report ?? (await this.store?.simulationReport(id)) ?? null)
+    if (report === null)
       throw new ServiceError('simulation_not_found', 'no report for this simulation (yet)')
-    return run.report
+    return report
   }
 
-  /** Stops every running simulation and waits a moment for the workers to end. */
+  /** Stops every running simulation (each is stored as failed). */
   stopAll(): void {
     for (const controller of this.controllers.values()) controller.abort()
+  }
+
+  /** Stops every running simulation and waits until their statuses are stored. */
+  async close(): Promise<void> {
+    this.stopAll()
+    await Promise.allSettled([...this.running])
+    await this.writes
+  }
+
+  /** Stores a simulation's status (and its report, when it has one), after earlier writes. */
+  private persist(simulation: Simulation): void {
+    const store = this.store
+    if (store === null) return
+    const { status, report } = simulation
+    this.writes = this.writes
+      .then(() =>
+        store.saveSimulation({
+          id: status.id,
+          startedMs: status.startedMs,
+          statusJson: JSON.stringify(status),
+          reportHtml: report,
+        }),
+      )
+      .catch((error: unknown) =>
+        this.log(
+          `lor serve: simulation ${status.id} not stored: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      )
   }
 
   private async run(simulation: Simulation, signal: AbortSignal): Promise<void> {
@@ -173,6 +262,9 @@ export class Simulations {
           socializedLoss: formatFixed(run.metrics.socializedLoss),
         })),
       }
+      this.persist(simulation)
+      // the store holds the report now: this process keeps only the newest few in memory
+      if (this.store !== null) void this.writes.then(() => this.releaseOldReports())
     } catch (error) {
       const message =
         error instanceof Error && 'issues' in error
@@ -184,9 +276,16 @@ export class Simulations {
         ...simulation.status,
         status: 'failed',
         finishedMs: this.now(),
-        error: message,
+        error: signal.aborted ? INTERRUPTED_MESSAGE : message,
       }
+      this.persist(simulation)
     }
+  }
+
+  /** Keeps the reports of the 5 newest finished simulations in memory; the store has them all. */
+  private releaseOldReports(): void {
+    const held = [...this.runs.values()].filter((run) => run.report !== null)
+    for (const run of held.slice(0, Math.max(0, held.length - 5))) run.report = null
   }
 
   private trim(): void {
@@ -194,6 +293,17 @@ export class Simulations {
       const oldest = [...this.runs.values()].find((run) => run.status.status !== 'running')
       if (oldest === undefined) return
       this.runs.delete(oldest.status.id)
+      const store = this.store
+      if (store !== null) {
+        const id = oldest.status.id
+        this.writes = this.writes
+          .then(() => store.deleteSimulation(id))
+          .catch((error: unknown) =>
+            this.log(
+              `lor serve: simulation ${id} not deleted: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          )
+      }
     }
   }
 }

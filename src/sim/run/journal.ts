@@ -17,7 +17,6 @@
  */
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { encodeCanonical } from '../../core/engine/canonical.ts'
 import {
   type Command,
   type EngineState,
@@ -28,11 +27,11 @@ import {
 import { contractValue } from '../../core/model/position-math.ts'
 import { abs, add, div, type Fixed, sub, ZERO } from '../../core/num/fixed.ts'
 import type { RuleSet } from '../../core/rules/rule-set.ts'
-import { sha256Hex } from '../../journal/canonical.ts'
 import { encodeCommand, encodeEngineValue, type JournalCommand } from '../../journal/codec.ts'
 import { type JournalEntry, sealEntry } from '../../journal/entry.ts'
 import { genesisOf } from '../../journal/genesis.ts'
 import { stateHashOf } from '../../journal/replay.ts'
+import { StateHasher } from '../../journal/state-hasher.ts'
 import { openSqliteStore } from '../../journal/sqlite-store.ts'
 import type { JournalGenesis } from '../../journal/store.ts'
 import type { BuiltScenario, ScenarioOptions } from './scenario.ts'
@@ -297,71 +296,6 @@ export async function runJournaledSimulation(
   for (const journal of recorders)
     journals.push(await writeSimulationJournal(journal, journalPathOf(directory, journal.id)))
   return { run, journals }
-}
-
-/**
- * The state hash without re-encoding every account after every command. The text is
- * `encodeStateCanonical`'s (keys sorted, accounts as one object); each account's part is cached
- * with what it was made of: its balances (values) and its position and setting objects, which the
- * engine replaces, never changes in place (they are readonly). An account whose parts are the same
- * objects and values is not encoded again.
- */
-class StateHasher {
-  private readonly accounts = new Map<
-    string,
-    { readonly parts: unknown[]; readonly text: string }
-  >()
-
-  hash(state: EngineState): string {
-    const parts: string[] = []
-    for (const key of Object.keys(state).sort()) {
-      const value = (state as unknown as Record<string, unknown>)[key]
-      if (value === undefined) continue
-      parts.push(
-        `${JSON.stringify(key)}:${key === 'accounts' ? this.accountsText(state) : key === 'rules' ? rulesText(state.rules) : encodeCanonical(value)}`,
-      )
-    }
-    return sha256Hex(`{${parts.join(',')}}`)
-  }
-
-  private accountsText(state: EngineState): string {
-    // The key order JSON.stringify gives an object built in sorted order (integer-like keys first).
-    const order = Object.keys(
-      Object.fromEntries([...state.accounts.keys()].sort().map((id) => [id, true])),
-    )
-    const texts = order.map((id) => {
-      const account = state.accounts.get(id)
-      const parts: unknown[] = []
-      if (account !== undefined)
-        for (const map of [account.balances, account.positions, account.settings]) {
-          parts.push(map.size)
-          for (const [key, item] of map) parts.push(key, item)
-        }
-      const cached = this.accounts.get(id)
-      let text = cached?.text
-      if (
-        cached === undefined ||
-        cached.parts.length !== parts.length ||
-        cached.parts.some((part, index) => part !== parts[index])
-      ) {
-        text = encodeCanonical(account)
-        this.accounts.set(id, { parts, text })
-      }
-      return `${JSON.stringify(id)}:${text ?? ''}`
-    })
-    return `{${texts.join(',')}}`
-  }
-}
-
-const rulesTexts = new WeakMap<RuleSet, string>()
-
-function rulesText(rules: RuleSet): string {
-  let text = rulesTexts.get(rules)
-  if (text === undefined) {
-    text = encodeCanonical(rules)
-    rulesTexts.set(rules, text)
-  }
-  return text
 }
 
 /** The directory `lor simulate` journals into unless told otherwise. */
