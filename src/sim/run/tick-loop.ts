@@ -315,6 +315,8 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     fillPrice: Fixed,
     timeMs: number,
   ): void => {
+    // An earlier takeover of this step may have closed the position (ADL takes it as a winner).
+    if (!state.liquidation.orders.has(orderId)) return
     sequence += 1
     const fill: Command = { type: 'liquidation_fill', orderId, size: abs(size), price: fillPrice }
     const filled = execute(state, fill, { sequence, timestampMs: timeMs })

@@ -1419,6 +1419,9 @@ function adlCandidates(
     const equity = isolated
       ? add(position.isolatedMargin, positionRisk.unrealizedPnl)
       : group.crossEquity
+    // ADL-030: a scope without positive equity at the mark is bankrupt itself; closing it against
+    // the shortfall would leave it below zero, so it is not a candidate.
+    if (equity <= 0n) continue
     candidates.push({
       accountId: account.id,
       size: position.size,
