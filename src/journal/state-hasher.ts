@@ -123,11 +123,11 @@ const COMMA = Buffer.from(',')
 
 /**
  * The order in which `JSON.stringify` writes the keys of an object built by assigning `keys` in
- * code-unit order, as the canonical encoder builds it: array-index keys first, in numeric order,
- * and a key `__proto__` not at all (assigning it sets the prototype).
+ * code-unit order into a prototype-less object, as the canonical encoder builds it: array-index
+ * keys first, in numeric order, then the others.
  */
 function jsonKeyOrder(keys: Iterable<string>): string[] {
-  const object: Record<string, true> = {}
+  const object = Object.create(null) as Record<string, true>
   for (const key of [...keys].sort(compareCodeUnits)) object[key] = true
   return Object.keys(object)
 }
@@ -145,9 +145,6 @@ function compareJsonKeys(a: string, b: string): number {
   if (aIndex) return Number(a) - Number(b)
   return compareCodeUnits(a, b)
 }
-
-/** The key a plain object cannot have as its own through assignment (see `jsonKeyOrder`). */
-const PROTO_KEY = '__proto__'
 
 /** Keeps the encoded parts of one engine state's canonical text; see the module note. */
 export class StateHasher {
@@ -289,7 +286,7 @@ export class StateHasher {
       if (kept === undefined) {
         kept = { parts: [], text: '', object: null, usualShape: false, block: null }
         this.accounts.set(id, kept)
-        if (id !== PROTO_KEY) this.insert(id, kept)
+        this.insert(id, kept)
       }
       seen += 1
       if (kept.object !== account) {

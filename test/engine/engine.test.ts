@@ -395,3 +395,19 @@ describe('snapshots (ENG-010, ENG-011)', () => {
     expect(encoded).toContain('"contractSize":"0.001"')
   })
 })
+
+describe('canonical encoding (ENG-010)', () => {
+  it('an account named __proto__ is encoded like any other, so its balance is in the hash', () => {
+    const withBalance = (amount: string) => {
+      const state = createEngineState(testRules)
+      seedState(
+        state,
+        [{ id: '__proto__', balances: new Map([['USDT', f(amount)]]), positions: [] }],
+        0,
+      )
+      return encodeStateCanonical(state)
+    }
+    expect(withBalance('1')).toContain('"__proto__"')
+    expect(withBalance('1')).not.toBe(withBalance('2'))
+  })
+})

@@ -36,8 +36,8 @@ const money = (text: string): Fixed => fixedOf(text)
 const decimal = (whole: number, cents: number): string =>
   `${whole}.${String(Math.abs(cents) % 100).padStart(2, '0')}`
 
-// integer-like ids sort first in JSON, `__proto__` vanishes from the canonical encoding: the
-// incremental encoder must follow both rules of the full one
+// integer-like ids sort first in JSON and `__proto__` is an ordinary key of the canonical
+// encoding: the incremental encoder must follow both rules of the full one
 const ACCOUNTS = ['alice', 'bob', '7', '10', '0', 'carol-with-a-longer-id', '__proto__', 'Ω']
 const MARKETS = ['BTCUSDT', 'ETHUSDT']
 const RULE_SETS = [workloadRuleSet('binance-usdm'), workloadRuleSet('bybit-linear')]

@@ -45,7 +45,8 @@ export function toCanonicalValue(value: unknown): JsonValue {
         value instanceof Map
           ? [...(value as Map<unknown, unknown>)].map(([key, item]) => [String(key), item])
           : Object.entries(value)
-      const result: Record<string, JsonValue> = {}
+      // No prototype: a key `__proto__` (an account may be named so) is an own key like any other.
+      const result = Object.create(null) as Record<string, JsonValue>
       for (const [key, item] of entries.sort(([a], [b]) => compareKeys(a, b))) {
         if (item !== undefined) result[key] = toCanonicalValue(item)
       }
