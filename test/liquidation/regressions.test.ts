@@ -49,7 +49,8 @@ describe('regressions of the loss chain', () => {
   it('LIQ-041, INS-007 (BY-07 at one millisecond): a peak reached earlier in the same millisecond counts for the pnlRatio trigger', () => {
     // examples/waterfall/bybit-linear.yaml with every command at time 0: deposit 1,000, alice's
     // fill pays a 45 surplus (pool 1,045, PnL +45), carol's handover would draw 570 (PnL −525):
-    // pnlRatio = (−525 − 45) / 1,045 ≈ −0.545 ≤ −30 %, so the trigger fires and bob is deleveraged.
+    // pnlRatio = (−525 − 45) / 1,045 ≈ −0.545 ≤ −30 %, so the trigger fires and bob is deleveraged
+    // for what lies beyond the −30 % level.
     const engine = new Driver(
       preset('bybit-linear', (document) =>
         everyMarket(document, { makerFeeRate: '0', takerFeeRate: '0' }),
@@ -92,9 +93,13 @@ describe('regressions of the loss chain', () => {
       via: 'adl',
     })
     expect(ofType(events, 'adl_deleveraged')).toHaveLength(1)
-    expect(engine.pool(market, 'USDT')).toBe(d('1045'))
+    // LIQ-055 (BY-07 (1)): the pool pays down to the −30 % level, 0.3 × 1,045 = 313.5; ADL the rest.
+    expect(engine.pool(market, 'USDT')).toBe(d('731.5'))
     const history = engine.state.liquidation.fundHistory.get(`${market}/USDT/${market}`) ?? []
-    expect(history.map((point) => [point.balance, point.marketPnl])).toEqual([[d('1045'), d('45')]])
+    expect(history.map((point) => [point.balance, point.marketPnl])).toEqual([
+      [d('1045'), d('45')],
+      [d('731.5'), d('-268.5')],
+    ])
   })
 
   it('LIQ-034, LIQ-050: a takeover pays no fee, so the fund pays only the deficit (alice ends at 0, not +22.51)', () => {

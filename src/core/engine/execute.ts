@@ -41,6 +41,7 @@ import { marginHolderOf, planFillSide } from './fills.ts'
 import {
   insuranceFundDeposit,
   liquidationFill,
+  liquidationSystemAccounts,
   liquidationsOnMark,
   liquidationTakeover,
 } from './liquidation/engine.ts'
@@ -389,9 +390,17 @@ function markPrice(
   const screen = markScreenOf(state, command.market)
   const openInterest = openInterestValues(state, marks)
   const breached: AccountState[] = []
+  // The backstop and network accounts of the liquidation rules are never margin-checked (LIQ-018).
+  const unchecked = liquidationSystemAccounts(state.rules)
   for (const id of holdersToEvaluate(screen, command.mark)) {
     const account = state.accounts.get(id)
-    if (account === undefined || id === BOOK_ACCOUNT_ID || !hasAllMarks(account, marks)) continue
+    if (
+      account === undefined ||
+      id === BOOK_ACCOUNT_ID ||
+      unchecked.has(id) ||
+      !hasAllMarks(account, marks)
+    )
+      continue
     const figures = evaluateAccountMargin(state.rules, account, marks, openInterest)
     const below = belowMaintenanceEvents(id, figures)
     if (below.length > 0) {

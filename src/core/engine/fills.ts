@@ -7,7 +7,7 @@
  * stays in the position) and realizes the PnL of the closed part at the fill price. Flipping closes,
  * then opens the rest with the rest of the fill's value.
  */
-import { cashLegOf, contractValue, realizedPnl } from '../model/position-math.ts'
+import { cashLegOf, contractValue } from '../model/position-math.ts'
 import { abs, add, div, type Fixed, mul, mulDiv, neg, sign, sub, ZERO } from '../num/fixed.ts'
 import type { MarketRules, RuleSet } from '../rules/rule-set.ts'
 import type { Liquidity } from './commands.ts'
@@ -85,7 +85,9 @@ export function planFillSide(
         : mulDiv(currentEntry, closedSize, currentSize, 'half_even')
     closedValue =
       closedSize === neg(size) ? value : contractValue(instrument, neg(closedSize), price)
-    pnl = realizedPnl(instrument, closedSize, closedEntry, price)
+    // The PnL of the closed part at the value booked for it (= realizedPnl at `price` when the
+    // value is the contract value at `price`; a liquidation close may book an exact value, LIQ-053).
+    pnl = cashLegOf(instrument, add(closedValue, closedEntry))
   }
   const openValue = sub(value, closedValue)
   const openSize = add(size, closedSize)

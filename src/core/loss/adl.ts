@@ -490,7 +490,7 @@ export function allocateProRataCappedIndexed<K extends string>(
 }
 
 /**
- * Plans the deleveraging of `sizeToClose` contracts (ADL-009..ADL-016). Returns fills in rank order
+ * Plans the deleveraging of `sizeToClose` contracts (ADL-009..ADL-015). Returns fills in rank order
  * (queue) or in rank order of the pro-rata recipients (min_winner_haircut), plus the uncovered size.
  * Invariant: Σ closed + uncovered = sizeToClose; no position is closed beyond its size.
  */

@@ -4,7 +4,13 @@
  * loss, read into `LiquidationRules` with every problem reported as an issue, and written back.
  * The loss policies are the loss module's types and validators (src/core/loss/).
  */
-import type { AdlAllocation, AdlPolicy, AdlRankingFormula } from '../loss/adl.ts'
+import type {
+  AdlAllocation,
+  AdlFees,
+  AdlFundShare,
+  AdlPolicy,
+  AdlRankingFormula,
+} from '../loss/adl.ts'
 import { validateAdlPolicy } from '../loss/adl.ts'
 import type { AdlTriggerRule, FundLayout, InsuranceFundPolicy } from '../loss/insurance-fund.ts'
 import { validateInsuranceFundPolicy } from '../loss/insurance-fund.ts'
@@ -67,6 +73,8 @@ const eligibilities = ['all_opposite', 'profitable_only'] as const
 const executionPrices = ['bankruptcy', 'mark'] as const
 const allocationKinds = ['queue', 'min_winner_haircut'] as const
 const weightings = ['pnl', 'pnl_times_leverage'] as const
+const adlFeeRates = ['maker', 'taker', 'none'] as const
+const fundShares = ['none', 'down_to_trigger_level'] as const
 const socializedKinds = ['pro_rata_winners', 'open_interest_charge'] as const
 const bases = ['settlement_run', 'session_profits'] as const
 const roundingKinds = ['largest_remainder', 'floor_with_dust'] as const
@@ -129,6 +137,15 @@ export function readLiquidationRules(
     network === undefined
   )
     return undefined
+  if (
+    adl?.fundShare === 'down_to_trigger_level' &&
+    insuranceFund.adlTriggers.some((trigger) => trigger.kind === 'drawdown_from_peak')
+  )
+    return check.report(
+      'fund_share_trigger_unsupported',
+      join(join(path, 'adl'), 'fundShare'),
+      'down_to_trigger_level needs triggers with a level (exhaustion, market_pnl_ratio), not drawdown_from_peak',
+    )
   if (network !== null && backstop !== null && network.account === backstop.account)
     return check.report(
       'network_is_backstop',
@@ -395,7 +412,14 @@ function readAdl(check: Checker, value: unknown): AdlPolicy | undefined {
   const path = 'liquidation.adl'
   const object = check.object(value, path)
   if (object === undefined) return undefined
-  check.knownFields(object, path, ['ranking', 'eligibility', 'executionPrice', 'allocation'])
+  check.knownFields(object, path, [
+    'ranking',
+    'eligibility',
+    'executionPrice',
+    'allocation',
+    'fees',
+    'fundShare',
+  ])
   const rankingObject = check.object(check.present(object, 'ranking', path), join(path, 'ranking'))
   let ranking: AdlRankingFormula | undefined
   if (rankingObject !== undefined) {
@@ -429,14 +453,37 @@ function readAdl(check: Checker, value: unknown): AdlPolicy | undefined {
       if (weighting !== undefined) allocation = { kind, weighting }
     }
   }
+  let fees: AdlFees | undefined
+  if (object.fees !== undefined) {
+    const at = join(path, 'fees')
+    const feesObject = check.object(object.fees, at)
+    if (feesObject !== undefined) {
+      check.knownFields(feesObject, at, ['deleveraged', 'liquidated'])
+      const deleveraged = check.choice(feesObject, 'deleveraged', at, adlFeeRates)
+      const liquidated = check.choice(feesObject, 'liquidated', at, adlFeeRates)
+      if (deleveraged !== undefined && liquidated !== undefined) fees = { deleveraged, liquidated }
+    }
+  }
+  const fundShare: AdlFundShare | undefined =
+    object.fundShare === undefined ? undefined : check.choice(object, 'fundShare', path, fundShares)
   if (
     ranking === undefined ||
     eligibility === undefined ||
     executionPrice === undefined ||
-    allocation === undefined
+    allocation === undefined ||
+    (object.fees !== undefined && fees === undefined) ||
+    (object.fundShare !== undefined && fundShare === undefined)
   )
     return undefined
-  const policy: AdlPolicy = { ranking, eligibility, executionPrice, allocation }
+  // Optional fields are written back only when the file has them (parse ∘ write, RUL-013).
+  const policy: AdlPolicy = {
+    ranking,
+    eligibility,
+    executionPrice,
+    allocation,
+    ...(fees === undefined ? {} : { fees }),
+    ...(fundShare === undefined ? {} : { fundShare }),
+  }
   const issues = validateAdlPolicy(policy)
   for (const issue of issues) check.report(issue.code, join(path, issue.path), issue.message)
   return issues.length > 0 ? undefined : policy

@@ -49,10 +49,11 @@ import type {
 } from '../commands.ts'
 import type { EngineEvent } from '../events.ts'
 import { cashLegOf } from '../../model/position-math.ts'
-import { planFillSide } from '../fills.ts'
+import { feeOf, planFillSide } from '../fills.ts'
 import { hasAllMarks, openInterestValues } from '../margin.ts'
 import {
   EXTERNAL,
+  FEE_POOL,
   type Holder,
   insuranceFundOf,
   isolatedMargin,
@@ -86,6 +87,19 @@ function compareText(a: string, b: string): number {
 /** System accounts (`@book`, a backstop vault) are never liquidated, ranked or socialized. */
 export function isSystemAccount(id: string): boolean {
   return id.startsWith('@')
+}
+
+/**
+ * The system accounts the rule set's liquidation section names (backstop vault, network party,
+ * LIQ-017, LIQ-070): they take over positions but are never margin-checked, so a mark reports no
+ * `account_below_maintenance` for them (ENG-008).
+ */
+export function liquidationSystemAccounts(rules: RuleSet): ReadonlySet<string> {
+  const named = new Set<string>()
+  const liquidation = rules.liquidation
+  if (liquidation?.backstop) named.add(liquidation.backstop.account)
+  if (liquidation?.network) named.add(liquidation.network.account)
+  return named
 }
 
 /** Collects a plan's parts while the chain is worked out. */
@@ -682,6 +696,17 @@ interface ClosePiece {
   /** Signed contracts of the liquidated side. */
   readonly size: Fixed
   readonly price: Fixed
+  /**
+   * The liquidated side's value of the piece when it is not the contract value at `price`: an ADL
+   * close at the exact bankruptcy value (LIQ-053); `price` is then the displayed bankruptcy price.
+   */
+  readonly value?: Fixed
+}
+
+/** Fee rates of an ADL close (LIQ-054): the deleveraged sides' and the liquidated side's. */
+interface AdlFeeRates {
+  readonly deleveraged: Fixed
+  readonly liquidated: Fixed
 }
 
 interface CloseResult {
@@ -695,6 +720,7 @@ interface CloseResult {
   readonly counterparties: readonly {
     readonly account: string
     readonly realizedPnl: Fixed
+    readonly fee: Fixed
     readonly positionSize: Fixed
     readonly positionEntryValue: Fixed
   }[]
@@ -714,6 +740,7 @@ function closeLiquidated(
   pieces: readonly ClosePiece[],
   mode: 'fill' | 'takeover' | 'backstop',
   bankruptcyPrice?: Fixed,
+  adlFees?: AdlFeeRates,
 ): CloseResult {
   const instrument = market.instrument
   const asset = instrument.settlementAsset
@@ -725,12 +752,15 @@ function closeLiquidated(
       abs(closeSize) <= abs(position.size),
     `Invariant: a liquidation closes part of the position, never more (LIQ-031, account=${account.id}, market=${marketId})`,
   )
-  const values = pieces.map((piece) => contractValue(instrument, piece.size, piece.price))
+  const values = pieces.map(
+    (piece) => piece.value ?? contractValue(instrument, piece.size, piece.price),
+  )
   const totalValue = sum(values)
   const fullClose = abs(closeSize) === abs(position.size)
   const closed = closedShare(work, account, position, closeSize, totalValue)
   const { closedEntry, pnl } = closed
   let fee = ZERO
+  let adlFee = ZERO
   let surplus = ZERO
   let gap = ZERO
   if (mode !== 'backstop') {
@@ -751,6 +781,17 @@ function closeLiquidated(
     } else if (mode === 'fill') {
       const raw = mul(abs(totalValue), market.liquidationFeeRate, work.rules.account.feeRounding)
       fee = work.liquidation.feeCap === 'surplus' ? min(raw, max(ZERO, difference)) : raw
+    }
+    if (adlFees !== undefined && adlFees.liquidated !== 0n) {
+      // LIQ-054: the liquidated side's fee on its ADL closes, paid out of what the closed share
+      // keeps after the surplus (the close fee its bankruptcy price reserves), never more, so the
+      // fee opens no gap that the fund or the winners would pay.
+      const adlValue = sum(
+        values.filter((_, index) => pieces[index]?.counterparty.id !== BOOK_ACCOUNT_ID),
+      )
+      const raw = feeOf(work.rules, adlValue, adlFees.liquidated)
+      adlFee = min(max(ZERO, raw), max(ZERO, sub(sub(closed.equity, surplus), fee)))
+      fee = add(fee, adlFee)
     }
     // LIQ-034: the gap brings the closed share's equity, after what it pays, exactly to zero; a
     // takeover or ADL close pays no fee, so it is measured without one.
@@ -775,16 +816,24 @@ function closeLiquidated(
     marginMode: position.marginMode,
     leverage: position.leverage,
   })
-  if (fee > 0n) work.fundFlow(marketId, asset, marginHolder, fee, 'liquidation_fee', 'LIQ-032')
+  const liquidationFee = sub(fee, adlFee)
+  if (liquidationFee > 0n)
+    work.fundFlow(marketId, asset, marginHolder, liquidationFee, 'liquidation_fee', 'LIQ-032')
+  if (adlFee > 0n) work.transfers.push({ asset, from: marginHolder, to: FEE_POOL, amount: adlFee })
   if (surplus > 0n)
     work.fundFlow(marketId, asset, marginHolder, surplus, 'liquidation_surplus', 'LIQ-033')
   const sideMarket = mode === 'fill' ? market : withoutFees(market)
+  // LIQ-054: a deleveraged side pays the ADL rate as a maker (the book pays no fee in any case).
+  const adlMarket =
+    adlFees === undefined
+      ? sideMarket
+      : { ...sideMarket, makerFeeRate: adlFees.deleveraged, takerFeeRate: ZERO }
   const counterparties: CloseResult['counterparties'][number][] = []
   pieces.forEach((piece, index) => {
     const value = values[index] ?? ZERO
     const side = planFillSide(
       work.rules,
-      sideMarket,
+      adlMarket,
       piece.counterparty,
       neg(piece.size),
       piece.price,
@@ -800,6 +849,7 @@ function closeLiquidated(
     counterparties.push({
       account: piece.counterparty.id,
       realizedPnl: side.realizedPnl,
+      fee: side.fee,
       positionSize: side.positionSize,
       positionEntryValue: side.positionEntryValue,
     })
@@ -979,7 +1029,7 @@ function triggersAfterDraw(
 ) {
   const policy = work.liquidation.insuranceFund
   if (fund === null || policy.adlTriggers.length === 0)
-    return { active: false, states: [] as boolean[] }
+    return { active: false, states: [] as boolean[], beyondLevel: ZERO }
   const key = fundMarketKey(fund, asset, market)
   const recorded = work.state.liquidation.fundHistory.get(key) ?? []
   const pnl = sub(
@@ -990,9 +1040,10 @@ function triggersAfterDraw(
     drawn,
   )
   // Every recorded point counts, also those of this millisecond (a peak reached earlier in it).
+  const balanceAfter = sub(work.poolBalance(fund, asset), drawn)
   const history = withFundPoint(
     recorded,
-    { timestampMs: work.nowMs, balance: sub(work.poolBalance(fund, asset), drawn), marketPnl: pnl },
+    { timestampMs: work.nowMs, balance: balanceAfter, marketPnl: pnl },
     Number.POSITIVE_INFINITY,
   )
   const report = evaluateAdlTriggers(
@@ -1000,9 +1051,24 @@ function triggersAfterDraw(
     history,
     work.state.liquidation.triggerActive.get(key) ?? [],
   )
+  // LIQ-055: how far the draw takes the fund past the level of its active triggers (the pool's
+  // exhaustion threshold; the PnL ratio's trigger level, BY-07 (1)), at most the draw itself.
+  let beyondLevel = ZERO
+  report.evaluations.forEach((evaluation, index) => {
+    const rule = policy.adlTriggers[index]
+    if (!evaluation.active || rule === undefined) return
+    const beyond =
+      rule.kind === 'exhaustion'
+        ? sub(rule.threshold, balanceAfter)
+        : rule.kind === 'market_pnl_ratio'
+          ? evaluation.lossBeyondTrigger
+          : drawn
+    beyondLevel = max(beyondLevel, min(drawn, max(ZERO, beyond)))
+  })
   return {
     active: report.active,
     states: report.evaluations.map((evaluation) => evaluation.active),
+    beyondLevel,
   }
 }
 
@@ -1280,8 +1346,17 @@ export function liquidationTakeover(
   const { fund, funds } = fundStateOf(work, order.market, asset)
   const draw = planFundDraw(liquidation.insuranceFund, funds, order.market, estimated)
   const triggers = triggersAfterDraw(work, fund, asset, order.market, draw.drawn)
+  // LIQ-055: with `fundShare: down_to_trigger_level` the fund pays down to its trigger level and
+  // ADL covers only the rest; otherwise ADL covers the whole shortfall and the fund pays nothing.
+  const fundShare =
+    liquidation.adl?.fundShare === 'down_to_trigger_level'
+      ? sub(draw.drawn, triggers.beyondLevel)
+      : ZERO
   const useAdl =
-    liquidation.adl !== null && estimated > 0n && (draw.drawn < estimated || triggers.active)
+    liquidation.adl !== null &&
+    estimated > 0n &&
+    (draw.drawn < estimated || triggers.active) &&
+    fundShare < estimated
   let pieces: ClosePiece[] = [{ counterparty: book, size: remaining, price: mark }]
   let adlPlan: AdlPlan | null = null
   const adlEvents: EngineEvent[] = []
@@ -1308,16 +1383,43 @@ export function liquidationTakeover(
       input,
     )
     const direction = remaining < 0n ? -1n : 1n
+    const signed = (size: Fixed): Fixed => (direction < 0n ? neg(size) : size)
+    // LIQ-053: at a bankruptcy price the deleveraged closes carry the exact value at which the
+    // closed share ends at its target (zero, or minus the fund's share, LIQ-055), not the value at
+    // the displayed price, so no rounding residual is left to allocate.
+    const adlSize = sum(adlPlan.fills.map((fill) => fill.closedContracts))
+    const exact =
+      liquidation.adl.executionPrice === 'bankruptcy' && adlSize > 0n
+        ? bankruptcyValue(work, account, position, order, fundShare)
+        : null
+    const exactValues =
+      exact === null
+        ? null
+        : splitValue(
+            mulDiv(exact, adlSize, abs(remaining), 'half_even'),
+            adlPlan.fills.map((fill) => fill.closedContracts),
+          )
     pieces = []
-    for (const fill of adlPlan.fills) {
+    const executionPrice = adlPlan.price
+    const allocation = liquidation.adl.allocation.kind
+    adlPlan.fills.forEach((fill, index) => {
       const winner = state.accounts.get(fill.accountId)
       assert(winner !== undefined, 'Invariant: ADL candidates are accounts (ADL-006)')
+      const size = signed(fill.closedContracts)
+      const value = exactValues?.[index] ?? contractValue(instrument, size, executionPrice)
       pieces.push({
         counterparty: winner,
-        size: direction < 0n ? neg(fill.closedContracts) : fill.closedContracts,
-        price: adlPlan.price,
+        size,
+        price: executionPrice,
+        ...(exactValues === null ? {} : { value }),
       })
       const other = alternative.fills.find((entry) => entry.accountId === fill.accountId)
+      // What the winner forgoes versus the mark: its PnL on the closed part at the mark minus at
+      // the value it closes at (entry values cancel).
+      const haircut = sub(
+        unrealizedPnl(instrument, neg(fill.sizeChange), ZERO, mark),
+        cashLegOf(instrument, neg(value)),
+      )
       adlEvents.push({
         type: 'adl_deleveraged',
         orderId: order.orderId,
@@ -1326,16 +1428,18 @@ export function liquidationTakeover(
         market: order.market,
         size: fill.sizeChange,
         price: fill.price,
+        value: neg(value),
+        fee: ZERO,
         rank: fill.rank,
         score: fill.scoreDisplay,
-        haircutVersusMark: fill.haircutVersusMark,
-        allocation: liquidation.adl.allocation.kind,
+        haircutVersusMark: haircut,
+        allocation,
         alternativeClosed: other?.closedContracts ?? ZERO,
         rule: fill.rule,
         reason: fill.reason,
         ...ruleSetFields(state.rules),
       })
-    }
+    })
     if (adlPlan.uncoveredSize > 0n)
       pieces.push({
         counterparty: book,
@@ -1364,7 +1468,7 @@ export function liquidationTakeover(
     rule: adlPlan === null ? 'LIQ-050' : 'LIQ-051',
     ...ruleSetFields(state.rules),
   })
-  work.events.push(...adlEvents)
+  const fees = adlPlan === null ? undefined : adlFeeRates(liquidation, market)
   const close = closeLiquidated(
     work,
     account,
@@ -1373,6 +1477,18 @@ export function liquidationTakeover(
     pieces,
     'takeover',
     order.bankruptcyPrice,
+    fees,
+  )
+  // The deleveraged sides' fees (LIQ-054), known once their sides are booked.
+  work.events.push(
+    ...adlEvents.map((event) =>
+      event.type === 'adl_deleveraged'
+        ? {
+            ...event,
+            fee: close.counterparties.find((side) => side.account === event.account)?.fee ?? ZERO,
+          }
+        : event,
+    ),
   )
   const adlCovered = adlPlan === null ? ZERO : max(ZERO, sub(estimated, close.gap))
   work.events.push({
@@ -1441,6 +1557,62 @@ function adlCandidates(
     })
   }
   return candidates
+}
+
+/** The fee rates of ADL closes under the rules (LIQ-054); `undefined` when there are none. */
+function adlFeeRates(liquidation: LiquidationRules, market: MarketRules): AdlFeeRates | undefined {
+  const fees = liquidation.adl?.fees
+  if (fees === undefined) return undefined
+  const rate = (choice: 'maker' | 'taker' | 'none'): Fixed =>
+    choice === 'maker' ? market.makerFeeRate : choice === 'taker' ? market.takerFeeRate : ZERO
+  return { deleveraged: rate(fees.deleveraged), liquidated: rate(fees.liquidated) }
+}
+
+/**
+ * LIQ-053: the exact bankruptcy value of closing the order's remaining size: the liquidated side's
+ * value (signed) at which the closed share's equity less the close fee its bankruptcy price
+ * reserves is −`fundShare` (0: exactly zero). The equity is the closed share's collateral plus its
+ * PnL, and the PnL is the cash leg of value + closed entry value, so the value is solved exactly:
+ * value = cashLeg(reserved − fundShare − collateral share) − closed entry value. `null` when that
+ * value is not on the side of the close (no positive price reaches the target).
+ */
+function bankruptcyValue(
+  work: Planner,
+  account: AccountState,
+  position: Position,
+  order: LiquidationOrder,
+  fundShare: Fixed,
+): Fixed | null {
+  const market = work.rules.markets.get(position.market)
+  assert(market !== undefined, `Invariant: a position's market is listed (LIQ-053)`)
+  const instrument = market.instrument
+  const remaining = order.remaining
+  const atZero = closedShare(work, account, position, remaining, ZERO)
+  const collateralShare = sub(atZero.equity, atZero.pnl)
+  const reserved = mul(
+    abs(contractValue(instrument, remaining, order.bankruptcyPrice)),
+    work.rules.liquidationPrice.closeFeeRate,
+    'ceil',
+  )
+  const value = sub(
+    cashLegOf(instrument, sub(sub(reserved, fundShare), collateralShare)),
+    atZero.closedEntry,
+  )
+  // No positive price brings the share to its target (a cross collateral far below zero): the
+  // order's price stands.
+  return value !== 0n && sign(value) === sign(remaining) ? value : null
+}
+
+/** Splits `total` over `sizes` pro rata (half-even), the last taking the rest: Σ = total exactly. */
+function splitValue(total: Fixed, sizes: readonly Fixed[]): Fixed[] {
+  const whole = sum(sizes)
+  let left = total
+  return sizes.map((size, index) => {
+    if (index === sizes.length - 1) return left
+    const part = mulDiv(total, size, whole, 'half_even')
+    left = sub(left, part)
+    return part
+  })
 }
 
 /** `insurance_fund_deposit` (LIQ-041): money from outside into a fund pool. */

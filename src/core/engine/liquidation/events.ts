@@ -78,6 +78,13 @@ export type LiquidationEvent =
       /** Signed change of the deleveraged position. */
       readonly size: Fixed
       readonly price: Fixed
+      /**
+       * The deleveraged side's closing value (signed like its size): at a
+       * bankruptcy price the exact bankruptcy value's share (LIQ-053), else size × price.
+       */
+      readonly value: Fixed
+      /** The deleveraged side's fee on the close (LIQ-054; 0 without ADL fees). */
+      readonly fee: Fixed
       readonly rank: number
       readonly score: Fixed | null
       readonly haircutVersusMark: Fixed
