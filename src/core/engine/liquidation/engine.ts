@@ -1361,7 +1361,7 @@ export function liquidationTakeover(
   let adlPlan: AdlPlan | null = null
   const adlEvents: EngineEvent[] = []
   if (useAdl && liquidation.adl !== null) {
-    const candidates = adlCandidates(state, order.market, market, mark)
+    const candidates = adlCandidates(state, order.market, market, mark, account.id, position.size)
     const input = {
       instrument,
       liquidatedAccountId: account.id,
@@ -1513,20 +1513,29 @@ export function liquidationTakeover(
   return work.toHandled()
 }
 
+/**
+ * The opposite-side positions ADL may take, with their figures at the marks (ADL-006). The
+ * liquidated account and same-side holders, which the ranking excludes anyway, are passed over
+ * before their accounts are evaluated: a takeover visits every holder of the market.
+ */
 function adlCandidates(
   state: EngineState,
   marketId: string,
   market: MarketRules,
   mark: Fixed,
+  liquidatedAccountId: string,
+  liquidatedSize: Fixed,
 ): AdlCandidate[] {
   const marks = markPrices(state)
   const openInterest = openInterestValues(state, marks)
   const candidates: AdlCandidate[] = []
   for (const id of [...holdersOf(state, marketId)]) {
+    if (id === liquidatedAccountId) continue
     const account = state.accounts.get(id)
     if (account === undefined || isSystemAccount(account.id)) continue
     const position = account.positions.get(marketId)
     if (position === undefined || !hasAllMarks(account, marks)) continue
+    if (position.size > 0n === liquidatedSize > 0n) continue
     const risk = evaluateAccountMargin(state.rules, account, marks, openInterest)
     const group = risk.groups.find((each) => each.asset === market.instrument.settlementAsset)
     const positionRisk = group?.positions.find((each) => each.market === marketId)
