@@ -299,13 +299,15 @@ export function rankAdlCandidates(
     eligible.map((candidate) => candidate.accountId),
     'opposite-side ADL candidate (ADL-007)',
   )
-  const scored = eligible.map((candidate) => ({
-    candidate,
-    score: adlScore(policy.ranking, candidate, seed),
-  }))
+  const scored = eligible.map((candidate) => {
+    const score = adlScore(policy.ranking, candidate, seed)
+    return { candidate, score, key: sortKeyOf(score) }
+  })
+  // Keys order the scores as the exact comparison does wherever they differ (floor is monotone);
+  // equal keys fall back to the exact comparison, then to the ids.
   scored.sort((a, b) =>
     thenBy(
-      compareRatio(b.score, a.score),
+      b.key > a.key ? 1 : b.key < a.key ? -1 : compareRatio(b.score, a.score),
       compareIds(a.candidate.accountId, b.candidate.accountId),
     ),
   )
@@ -322,6 +324,23 @@ export function rankAdlCandidates(
     excluded,
   }
 }
+
+/** Sort key of a score: ⌊score × 2^64⌋, with ±∞ beyond every finite key. */
+function sortKeyOf(score: Ratio): bigint {
+  if (score.infinity !== 0) return score.infinity > 0 ? SORT_KEY_INFINITY : -SORT_KEY_INFINITY
+  const scaled = score.numerator << 64n
+  const quotient = scaled / score.denominator
+  // Floor, not truncation, for negative scores.
+  const floored = quotient * score.denominator > scaled ? quotient - 1n : quotient
+  return floored >= SORT_KEY_INFINITY
+    ? SORT_KEY_INFINITY - 1n
+    : floored <= -SORT_KEY_INFINITY
+      ? 1n - SORT_KEY_INFINITY
+      : floored
+}
+
+/** Above any key a finite score gets (scores and their inputs are far below 2^512). */
+const SORT_KEY_INFINITY = 1n << 640n
 
 /** One deleveraged position in a plan. */
 export interface AdlFill {
