@@ -22,8 +22,8 @@ import {
   ZERO,
 } from '../num/fixed.ts'
 import {
+  allocateProRataCapped,
   assertUniqueIds,
-  type CappedShare,
   assertValidPolicy,
   compareIds,
   compareRatio,
@@ -457,58 +457,6 @@ function rankingOf(policy: AdlPolicy, input: AdlPlanInput): AdlRanking {
 }
 
 /**
- * `allocateProRataCapped` (LOSS-004) computed in O(n log n): the same rounds, the same
- * `allocateProRata` split and the same shares in the same key order, but each round drops its
- * capped keys through a set and the final split is read in the order of the open keys, instead of
- * a search per key. ADL over a whole market's holders hands it tens of thousands of keys.
- */
-export function allocateProRataCappedIndexed<K extends string>(
-  total: bigint,
-  entries: readonly CappedShare<K>[],
-): { readonly shares: Map<K, bigint>; readonly unallocated: bigint } {
-  assert(total >= 0n, 'Invariant: an allocated total is not negative (LOSS-004)')
-  const shares = new Map<K, bigint>()
-  for (const entry of entries) {
-    assert(
-      entry.cap >= 0n && entry.weight >= 0n,
-      `Invariant: caps and weights are not negative (LOSS-004, key=${entry.key})`,
-    )
-    shares.set(entry.key, 0n)
-  }
-  let open = entries.filter((entry) => entry.weight > 0n && entry.cap > 0n)
-  let remaining = total
-  while (remaining > 0n && open.length > 0) {
-    let weightTotal = 0n
-    for (const entry of open) weightTotal += entry.weight
-    const binding = new Set<CappedShare<K>>()
-    for (const entry of open)
-      if (remaining * entry.weight > entry.cap * weightTotal) binding.add(entry)
-    if (binding.size === 0) {
-      const split = allocateProRata(
-        remaining,
-        open.map(({ key, weight }) => ({ key, weight })),
-      )
-      for (const entry of open) {
-        const share = split.get(entry.key) ?? 0n
-        assert(
-          share <= entry.cap,
-          `Invariant: a capped share stays within its cap (LOSS-004, key=${entry.key})`,
-        )
-        shares.set(entry.key, share)
-      }
-      remaining = 0n
-      break
-    }
-    for (const entry of binding) {
-      shares.set(entry.key, entry.cap)
-      remaining -= entry.cap
-    }
-    open = open.filter((entry) => !binding.has(entry))
-  }
-  return { shares, unallocated: remaining }
-}
-
-/**
  * Plans the deleveraging of `sizeToClose` contracts (ADL-009..ADL-015). Returns fills in rank order
  * (queue) or in rank order of the pro-rata recipients (min_winner_haircut), plus the uncovered size.
  * Invariant: Σ closed + uncovered = sizeToClose; no position is closed beyond its size.
@@ -546,7 +494,7 @@ export function planAdl(policy: AdlPolicy, input: AdlPlanInput): AdlPlan {
               ),
         cap: lotsOf(abs(entry.candidate.size), lotSize, `size of ${entry.candidate.accountId}`),
       }))
-    const { shares } = allocateProRataCappedIndexed(totalLots, entries)
+    const { shares } = allocateProRataCapped(totalLots, entries)
     for (const [accountId, lots] of shares) {
       if (lots === 0n) continue
       const closed = fromScaled(lots * lotSize)
@@ -691,7 +639,7 @@ export function planWinnerHaircuts(
       break
     }
     case 'leverage_weighted': {
-      const { shares, unallocated } = allocateProRataCappedIndexed(
+      const { shares, unallocated } = allocateProRataCapped(
         coverable,
         winners.map((winner) => ({
           key: winner.accountId,
@@ -701,7 +649,7 @@ export function planWinnerHaircuts(
       )
       // Winners with zero leverage take nothing in the weighted pass; a remainder falls to pro rata on PnL.
       if (unallocated > 0n) {
-        const { shares: rest } = allocateProRataCappedIndexed(
+        const { shares: rest } = allocateProRataCapped(
           unallocated,
           winners.map((winner) => ({
             key: winner.accountId,
