@@ -5,6 +5,7 @@
  * and the size premium apply, and each row names the tool that bound the rate. Parameters come
  * from flags, a parameter file (`--params`), or the documented defaults; flags win over the file.
  */
+import { alignedLines } from './table.ts'
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { parse as parseYaml } from 'yaml'
@@ -323,18 +324,8 @@ function renderText(
       point.binding,
     ]
   })
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  lines.push(
+    ...alignedLines(headers, rows, (column, count) => column === 0 || column === count - 1),
   )
-  const format = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) =>
-        column === 0 || column === cells.length - 1
-          ? cell.padEnd(widths[column] ?? 0)
-          : cell.padStart(widths[column] ?? 0),
-      )
-      .join('  ')
-      .trimEnd()
-  lines.push(format(headers), ...rows.map(format))
   return `${lines.join('\n')}\n`
 }

@@ -4,6 +4,7 @@
  * (SPAN-style or Deribit-style grid) instead of the venue's rates. Options are valued with
  * Black-76; an option at or past its expiry is settled at intrinsic value and leaves the portfolio.
  */
+import { alignedLines } from './table.ts'
 import {
   add,
   div,
@@ -673,19 +674,10 @@ export function renderPortfolioMargin(report: PortfolioMarginReport): string {
     '',
     ...portfolioReportLines(report.portfolio),
   ]
-  const table = (headers: readonly string[], rows: readonly (readonly string[])[]): string[] => {
-    const widths = headers.map((header, column) =>
-      Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
-    )
-    const format = (cells: readonly string[]): string =>
-      cells
-        .map((cell, column) =>
-          column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
-        )
-        .join('  ')
-        .trimEnd()
-    return ['', format(headers), ...rows.map(format)]
-  }
+  const table = (headers: readonly string[], rows: readonly (readonly string[])[]): string[] => [
+    '',
+    ...alignedLines(headers, rows),
+  ]
   if (report.positions.length > 0)
     lines.push(
       ...table(

@@ -5,6 +5,7 @@
  * With `--model portfolio` the same account, plus any `--option`, is margined as one portfolio
  * under a scenario model instead (docs/portfolio-margin.md, PFM-030..PFM-038).
  */
+import { alignedLines } from './table.ts'
 import type { Command } from 'commander'
 import type { Account, Position } from '../core/model/account.ts'
 import { entryValueOf } from '../core/model/position-math.ts'
@@ -556,17 +557,7 @@ function renderTable(report: MarginReport): string {
   ]
   const rows = report.positions.map((position) => keys.map((key) => position[key] ?? '-'))
   if (rows.length > 0) {
-    const widths = headers.map((header, column) =>
-      Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
-    )
-    const format = (cells: readonly string[]): string =>
-      cells
-        .map((cell, column) =>
-          column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
-        )
-        .join('  ')
-        .trimEnd()
-    lines.push('', format(headers), ...rows.map(format))
+    lines.push('', ...alignedLines(headers, rows))
   }
   return `${lines.join('\n')}\n`
 }

@@ -383,6 +383,21 @@ export function planLiquidationsOnMark(
   return work
 }
 
+/** The counterparty a liquidation fill names (default `@book`), or why it cannot take the fill. */
+function fillCounterparty(
+  state: EngineState,
+  command: LiquidationFillCommand,
+  accountId: string,
+): AccountState | Refusal {
+  const counterpartyId = command.counterparty ?? BOOK_ACCOUNT_ID
+  const counterparty = state.accounts.get(counterpartyId)
+  if (counterparty === undefined)
+    return refuse('counterparty_not_found', { counterparty: counterpartyId })
+  if (counterpartyId === accountId)
+    return refuse('counterparty_same_as_account', { account: accountId })
+  return counterparty
+}
+
 function openOrderOf(state: EngineState, account: string, market: string): LiquidationOrder | null {
   for (const order of state.liquidation.orders.values())
     if (order.account === account && order.market === market) return order
@@ -1259,12 +1274,8 @@ export function liquidationFill(
       position !== undefined,
     `Invariant: an open order has its rules, account and position (LIQ-024, order=${order.orderId})`,
   )
-  const counterpartyId = command.counterparty ?? BOOK_ACCOUNT_ID
-  const counterparty = state.accounts.get(counterpartyId)
-  if (counterparty === undefined)
-    return refuse('counterparty_not_found', { counterparty: counterpartyId })
-  if (counterpartyId === account.id)
-    return refuse('counterparty_same_as_account', { account: account.id })
+  const counterparty = fillCounterparty(state, command, account.id)
+  if ('status' in counterparty) return counterparty
   const refused = fillRefusal(order, command, market)
   if (refused !== null) return refused
   const sells = order.remaining < 0n
@@ -1288,7 +1299,7 @@ export function liquidationFill(
     orderId: order.orderId,
     account: account.id,
     market: order.market,
-    counterparties: [counterpartyId],
+    counterparties: [counterparty.id],
     size,
     price: command.price,
     bankruptcyPrice: order.bankruptcyPrice,
@@ -2004,12 +2015,8 @@ function disposalFill(
       account?.positions.get(order.market) !== undefined,
     `Invariant: an open disposal order has its rules and the network's position (LIQ-072, order=${order.orderId})`,
   )
-  const counterpartyId = command.counterparty ?? BOOK_ACCOUNT_ID
-  const counterparty = state.accounts.get(counterpartyId)
-  if (counterparty === undefined)
-    return refuse('counterparty_not_found', { counterparty: counterpartyId })
-  if (counterpartyId === account.id)
-    return refuse('counterparty_same_as_account', { account: account.id })
+  const counterparty = fillCounterparty(state, command, account.id)
+  if ('status' in counterparty) return counterparty
   const refused = fillRefusal(order, command, market)
   if (refused !== null) return refused
   const lot = market.instrument.lotSize
@@ -2058,7 +2065,7 @@ function disposalFill(
     {
       type: 'fill_applied',
       account: account.id,
-      counterparty: counterpartyId,
+      counterparty: counterparty.id,
       market: order.market,
       size,
       price: command.price,
@@ -2071,7 +2078,7 @@ function disposalFill(
     },
     {
       type: 'fill_applied',
-      account: counterpartyId,
+      account: counterparty.id,
       counterparty: account.id,
       market: order.market,
       size: neg(size),
@@ -2087,7 +2094,7 @@ function disposalFill(
       type: 'network_disposal_filled',
       orderId: order.orderId,
       account: account.id,
-      counterparty: counterpartyId,
+      counterparty: counterparty.id,
       market: order.market,
       size,
       price: command.price,
