@@ -4,15 +4,11 @@
  * core margin and loss functions and returned as JSON with every decimal as a string.
  */
 import { toCanonicalValue, type JsonValue } from '../core/engine/canonical.ts'
-import { isSystemAccount } from '../core/engine/liquidation/engine.ts'
+import { adlCandidates, isSystemAccount } from '../core/engine/liquidation/engine.ts'
 import { hasAllMarks, openInterestValues } from '../core/engine/margin.ts'
 import { type AccountState, type EngineState, holdersOf, markPrices } from '../core/engine/state.ts'
-import { type AdlCandidate, type AdlSide, rankAdlCandidates } from '../core/loss/adl.ts'
-import {
-  evaluateAccount,
-  evaluateAccountMargin,
-  type AccountRisk,
-} from '../core/margin/evaluate.ts'
+import { type AdlSide, rankAdlCandidates } from '../core/loss/adl.ts'
+import { evaluateAccount, type AccountRisk } from '../core/margin/evaluate.ts'
 import { entryPriceOf } from '../core/model/position-math.ts'
 import { abs, add, div, type Fixed, formatFixed, sub } from '../core/num/fixed.ts'
 import { ServiceError } from './errors.ts'
@@ -235,54 +231,20 @@ export function accountsAtRiskView(state: Readonly<EngineState>, limit: number):
 /**
  * The ADL queue of a market (SVC-036): the `side` positions ranked by the rule set's ADL ranking
  * formula, i.e. the order they would be deleveraged in when a position of the other side is
- * liquidated and the insurance fund cannot cover it. Candidates are built like the engine does.
+ * liquidated and the insurance fund cannot cover it. The candidates are the engine's own.
  */
 export function adlQueue(
   state: Readonly<EngineState>,
   marketId: string,
   side: AdlSide,
 ): { readonly ranking: string | null; readonly entries: Json[] } {
-  const market = state.rules.markets.get(marketId)
-  if (market === undefined) throw new ServiceError('not_found', 'no such market')
+  if (!state.rules.markets.has(marketId)) throw new ServiceError('not_found', 'no such market')
   const policy = state.rules.liquidation?.adl ?? null
   if (policy === null) return { ranking: null, entries: [] }
-  const mark = state.prices.get(marketId)?.mark
-  if (mark === undefined) return { ranking: policy.ranking.kind, entries: [] }
-  const marks = markPrices(state)
-  const openInterest = openInterestValues(state, marks)
-  const candidates: AdlCandidate[] = []
-  for (const id of holdersOf(state, marketId)) {
-    const account = state.accounts.get(id)
-    if (account === undefined || isSystemAccount(id)) continue
-    const position = account.positions.get(marketId)
-    if (position === undefined || !hasAllMarks(account, marks)) continue
-    const risk = evaluateAccountMargin(state.rules, account, marks, openInterest)
-    const group = risk.groups.find((each) => each.asset === market.instrument.settlementAsset)
-    const positionRisk = group?.positions.find((each) => each.market === marketId)
-    if (group === undefined || positionRisk === undefined) continue
-    const isolated = position.marginMode === 'isolated'
-    candidates.push({
-      accountId: id,
-      size: position.size,
-      entryPrice: entryPriceOf(market.instrument, position.size, position.entryValue),
-      markPrice: mark,
-      entryNotional: abs(position.entryValue),
-      markNotional: positionRisk.notional,
-      unrealizedPnl: positionRisk.unrealizedPnl,
-      positionEquity: isolated
-        ? add(position.isolatedMargin, positionRisk.unrealizedPnl)
-        : group.crossEquity,
-      walletBalance: isolated ? position.isolatedMargin : group.walletBalance,
-      accountUnrealizedPnl: isolated
-        ? positionRisk.unrealizedPnl
-        : sub(group.crossEquity, group.walletBalance),
-      maintenanceMargin: isolated
-        ? positionRisk.maintenanceRequirement
-        : group.crossMaintenanceMargin,
-    })
-  }
-  // ranking `side` positions = the queue used when a position of the other side is liquidated
+  // Ranking `side` positions is the queue used when a position of the other side is liquidated
+  // (no mark: no candidates).
   const liquidatedSide: AdlSide = side === 'long' ? 'short' : 'long'
+  const candidates = adlCandidates(state, marketId, liquidatedSide, null)
   const ranking = rankAdlCandidates(policy, '', liquidatedSide, candidates)
   return {
     ranking: policy.ranking.kind,

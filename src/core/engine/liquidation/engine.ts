@@ -5,7 +5,7 @@
  * loss. The core never matches: it emits orders and consumes fills reported back.
  */
 import { assert } from '../../assert.ts'
-import { type AdlCandidate, type AdlPlan, planAdl } from '../../loss/adl.ts'
+import { type AdlCandidate, type AdlPlan, type AdlSide, planAdl } from '../../loss/adl.ts'
 import { evaluateAdlTriggers, type FundState, planFundDraw } from '../../loss/insurance-fund.ts'
 import { planOpenInterestCharge, planProRataHaircut } from '../../loss/socialized-loss.ts'
 import {
@@ -1372,7 +1372,12 @@ export function liquidationTakeover(
   let adlPlan: AdlPlan | null = null
   const adlEvents: EngineEvent[] = []
   if (useAdl && liquidation.adl !== null) {
-    const candidates = adlCandidates(state, order.market, market, mark, account.id, position.size)
+    const candidates = adlCandidates(
+      state,
+      order.market,
+      position.size > 0n ? 'long' : 'short',
+      account.id,
+    )
     const input = {
       instrument,
       liquidatedAccountId: account.id,
@@ -1525,18 +1530,21 @@ export function liquidationTakeover(
 }
 
 /**
- * The opposite-side positions ADL may take, with their figures at the marks (ADL-006). The
- * liquidated account and same-side holders, which the ranking excludes anyway, are passed over
- * before their accounts are evaluated: a takeover visits every holder of the market.
+ * The positions ADL may take when a `liquidatedSide` position of the market is taken over, with
+ * their figures at the current marks (ADL-006): the engine's takeovers and the service's ADL queue
+ * both rank these. The liquidated account and same-side holders, which the ranking excludes anyway,
+ * are passed over before their accounts are evaluated: a takeover visits every holder of the
+ * market. Empty when the market has no mark.
  */
-function adlCandidates(
-  state: EngineState,
+export function adlCandidates(
+  state: Readonly<EngineState>,
   marketId: string,
-  market: MarketRules,
-  mark: Fixed,
-  liquidatedAccountId: string,
-  liquidatedSize: Fixed,
+  liquidatedSide: AdlSide,
+  liquidatedAccountId: string | null,
 ): AdlCandidate[] {
+  const market = state.rules.markets.get(marketId)
+  const mark = state.prices.get(marketId)?.mark
+  if (market === undefined || mark === undefined) return []
   const marks = markPrices(state)
   const openInterest = openInterestValues(state, marks)
   const candidates: AdlCandidate[] = []
@@ -1546,7 +1554,7 @@ function adlCandidates(
     if (account === undefined || isSystemAccount(account.id)) continue
     const position = account.positions.get(marketId)
     if (position === undefined || !hasAllMarks(account, marks)) continue
-    if (position.size > 0n === liquidatedSize > 0n) continue
+    if (position.size > 0n === (liquidatedSide === 'long')) continue
     const risk = evaluateAccountMargin(state.rules, account, marks, openInterest)
     const group = risk.groups.find((each) => each.asset === market.instrument.settlementAsset)
     const positionRisk = group?.positions.find((each) => each.market === marketId)
