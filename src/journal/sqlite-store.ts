@@ -13,9 +13,8 @@
  * main thread goes on executing commands meanwhile; those become the next batch (group commit).
  * Reads stay on the main thread's connection (WAL readers see every committed batch).
  */
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { startTypeScriptWorker } from '../runtime/typescript-worker.ts'
 import Database from 'better-sqlite3'
 import { ZERO_HASH, entryFromRow, type JournalEntry, type JournalHead } from './entry.ts'
 import { JournalError, type JournalErrorCode } from './errors.ts'
@@ -276,17 +275,11 @@ class SqliteStore implements JournalStore {
   }
 }
 
-/** Starts the writer worker: it runs TypeScript, so tsx's loader is registered in it first. */
+/** Starts the writer worker (a TypeScript module). */
 function startWriter(path: string, synchronous: SqliteSynchronous): Worker {
-  const workerFile = new URL('./sqlite-writer.ts', import.meta.url).href
-  // tsx's ES module API (its package maps `tsx/esm/api` to index.cjs for require, index.mjs for import)
-  const tsxApi = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(workerFile)}) })`
-  return new Worker(bootstrap, { eval: true, workerData: { path, synchronous } })
+  return startTypeScriptWorker(new URL('./sqlite-writer.ts', import.meta.url), {
+    workerData: { path, synchronous },
+  })
 }
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never

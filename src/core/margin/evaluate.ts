@@ -505,22 +505,12 @@ function positionRisk(
   })
   const liquidation = liquidationPrice(rules.liquidationPrice, solveInput(liquidationCollateral))
   const bankruptcy = bankruptcyPrice(rules.liquidationPrice, solveInput(bankruptcyCollateral))
+  const { market, size, ...figures } = positionMargin(base)
   return {
-    market: position.market,
-    size: position.size,
+    market,
+    size,
     entryPrice: entryPriceOf(base.rules.instrument, position.size, position.entryValue),
-    markPrice,
-    notional: base.notional,
-    unrealizedPnl: base.unrealizedPnl,
-    initialMargin: base.initialMargin,
-    maintenanceMargin: base.maintenanceMargin,
-    maintenanceRate: base.maintenanceRate,
-    maintenanceDeduction: base.maintenanceDeduction,
-    tierIndex: base.tierIndex,
-    closeFee: base.closeFee,
-    maintenanceRequirement: add(base.maintenanceMargin, base.closeFee),
-    marginMode: position.marginMode,
-    isolatedMargin: position.isolatedMargin,
+    ...figures,
     liquidationPrice: liquidation?.displayed ?? null,
     liquidationPriceExact: liquidation?.exact ?? null,
     bankruptcyPrice: bankruptcy?.displayed ?? null,

@@ -7,9 +7,8 @@
  * result hashes are the same with 0, 1 or N workers. An abort (Ctrl-C) stops handing out work,
  * ends the workers and returns the seeds already finished.
  */
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { startTypeScriptWorker } from '../../runtime/typescript-worker.ts'
 import type { Issue } from '../issue.ts'
 import { type SeedFigures, seedFigures } from './run-metrics.ts'
 import { buildScenario, type ScenarioOptions } from './scenario.ts'
@@ -210,16 +209,7 @@ async function runRuleSetsOnWorkers(
 }
 
 function startWorker(): Worker {
-  const workerFile = new URL('./worker.ts', import.meta.url).href
-  // tsx's ES module API (its package maps `tsx/esm/api` to index.cjs for require and index.mjs for import).
-  const tsxApi = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href
-  // The worker runs TypeScript: register tsx's loader in it before importing the entry module.
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(workerFile)}) })`
-  return new Worker(bootstrap, { eval: true })
+  return startTypeScriptWorker(new URL('./worker.ts', import.meta.url))
 }
 
 function runOnWorkers(

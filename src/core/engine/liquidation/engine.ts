@@ -398,6 +398,18 @@ function fillCounterparty(
   return counterparty
 }
 
+/** A position handed over whole: its open order goes, and it counts as closed for this command. */
+function closeScopePosition(
+  work: Planner,
+  state: EngineState,
+  accountId: string,
+  market: string,
+): void {
+  const existing = openOrderOf(state, accountId, market)
+  if (existing !== null) work.removeOrders.push(existing.orderId)
+  work.closedPositions.add(`${accountId}/${market}`)
+}
+
 function openOrderOf(state: EngineState, account: string, market: string): LiquidationOrder | null {
   for (const order of state.liquidation.orders.values())
     if (order.account === account && order.market === market) return order
@@ -654,9 +666,7 @@ function backstopTakeover(
       market !== undefined && position !== undefined && mark !== undefined,
       'Invariant: backstop positions exist (LIQ-017)',
     )
-    const existing = openOrderOf(state, account.id, risk.market)
-    if (existing !== null) work.removeOrders.push(existing.orderId)
-    work.closedPositions.add(`${account.id}/${risk.market}`)
+    closeScopePosition(work, state, account.id, risk.market)
     const size = neg(position.size)
     const close = closeLiquidated(
       work,
@@ -1796,9 +1806,7 @@ function networkCloseout(
       market !== undefined && position !== undefined && mark !== undefined,
       `Invariant: a closed-out position exists and has a mark (LIQ-070, account=${account.id}, market=${risk.market})`,
     )
-    const existing = openOrderOf(state, account.id, risk.market)
-    if (existing !== null) work.removeOrders.push(existing.orderId)
-    work.closedPositions.add(`${account.id}/${risk.market}`)
+    closeScopePosition(work, state, account.id, risk.market)
     const counterparty = networkView(work, network.account)
     const key = `${network.account}/${risk.market}`
     // 0012-POSR: the first disposal step starts when the network takes a position from flat.
