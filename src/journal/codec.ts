@@ -75,6 +75,7 @@ const COMMAND_FIELDS = {
     market,
     { name: 'mark', kind: 'decimal' },
     { name: 'index', kind: 'decimal', optional: true },
+    { name: 'volatility', kind: 'decimal', optional: true },
   ],
   funding: [market, { name: 'rate', kind: 'decimal' }],
   set_margin_mode: [account, market, { name: 'marginMode', kind: 'margin_mode' }],

@@ -8,7 +8,7 @@ import { add, type Fixed, formatFixed, parseFixed, ZERO } from '../core/num/fixe
 import { canonicalJson, type JsonValue } from './canonical.ts'
 import type { JournalEntry } from './entry.ts'
 import { JournalError } from './errors.ts'
-import { GENESIS_FORMAT } from './genesis.ts'
+import { isGenesisFormat } from './genesis.ts'
 import { readEntries } from './replay.ts'
 import type { JournalStore } from './store.ts'
 
@@ -176,7 +176,7 @@ async function startingContext(store: JournalStore): Promise<Context> {
       format?: unknown
       ruleSet?: { id?: unknown; version?: unknown }
     }
-    if (document.format === GENESIS_FORMAT) {
+    if (isGenesisFormat(document.format)) {
       id = typeof document.ruleSet?.id === 'string' ? document.ruleSet.id : id
       version = typeof document.ruleSet?.version === 'string' ? document.ruleSet.version : version
       adlPolicy = adlPolicyOf(document.ruleSet as JsonValue | undefined)
@@ -266,7 +266,7 @@ export function describeCommand(command: JsonObject): string {
       return `${c('account')} ${side} ${c('market')} at ${c('price')} (${c('liquidity')}) against ${against}`
     }
     case 'mark_price':
-      return `mark price of ${c('market')} set to ${c('mark')}${command.index === undefined ? '' : ` (index ${c('index')})`}`
+      return `mark price of ${c('market')} set to ${c('mark')}${command.index === undefined ? '' : ` (index ${c('index')})`}${command.volatility === undefined ? '' : ` (implied volatility ${c('volatility')})`}`
     case 'funding':
       return `funding of ${c('market')} at rate ${c('rate')}`
     case 'set_margin_mode':

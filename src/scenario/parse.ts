@@ -360,7 +360,7 @@ const STEP_FIELDS: Readonly<Record<string, readonly string[]>> = {
     'counterparty',
     'counterpartyLiquidity',
   ],
-  mark_price: ['market', 'mark', 'index'],
+  mark_price: ['market', 'mark', 'index', 'volatility'],
   funding: ['market', 'rate'],
   set_margin_mode: ['account', 'market', 'marginMode'],
   add_isolated_margin: ['account', 'market', 'amount'],
@@ -437,11 +437,13 @@ function parseStep(node: Node, path: string): ScenarioStep {
       }
       case 'mark_price': {
         const index = optionalDecimal(fields.index, at('index'))
+        const volatility = optionalDecimal(fields.volatility, at('volatility'))
         return {
           type,
           market: text(fields.market, at('market')),
           mark: decimal(fields.mark, at('mark')),
           ...(index === undefined ? {} : { index }),
+          ...(volatility === undefined ? {} : { volatility }),
         }
       }
       case 'funding':

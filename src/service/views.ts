@@ -6,7 +6,13 @@
 import { toCanonicalValue, type JsonValue } from '../core/engine/canonical.ts'
 import { adlCandidates, isSystemAccount } from '../core/engine/liquidation/engine.ts'
 import { hasAllMarks, openInterestValues } from '../core/engine/margin.ts'
-import { type AccountState, type EngineState, holdersOf, markPrices } from '../core/engine/state.ts'
+import {
+  type AccountState,
+  type EngineState,
+  holdersOf,
+  markPrices,
+  optionValuationOf,
+} from '../core/engine/state.ts'
 import { type AdlSide, rankAdlCandidates } from '../core/loss/adl.ts'
 import { evaluateAccount, type AccountRisk } from '../core/margin/evaluate.ts'
 import { entryPriceOf } from '../core/model/position-math.ts'
@@ -64,9 +70,15 @@ export function accountView(state: Readonly<EngineState>, id: string): Json {
 export function accountRisk(state: Readonly<EngineState>, id: string): AccountRisk {
   const account = accountOf(state, id)
   const marks = markPrices(state)
-  if (!hasAllMarks(account, marks))
+  if (!hasAllMarks(state.rules, account, marks))
     throw new ServiceError('mark_price_missing', 'a position of the account has no mark price yet')
-  return evaluateAccount(state.rules, account, marks, openInterestValues(state, marks))
+  return evaluateAccount(
+    state.rules,
+    account,
+    marks,
+    openInterestValues(state, marks),
+    optionValuationOf(state, state.lastTimestampMs ?? 0),
+  )
 }
 
 /** The margin evaluation of an account (evaluateAccount output, decimals as strings; SVC-031). */
@@ -167,11 +179,12 @@ export interface AccountAtRisk {
 export function accountsAtRisk(state: Readonly<EngineState>, limit: number): AccountAtRisk[] {
   const marks = markPrices(state)
   const openInterest = openInterestValues(state, marks)
+  const valuation = optionValuationOf(state, state.lastTimestampMs ?? 0)
   const rows: AccountAtRisk[] = []
   for (const account of state.accounts.values()) {
     if (isSystemAccount(account.id) || account.positions.size === 0) continue
-    if (!hasAllMarks(account, marks)) continue
-    const risk = evaluateAccount(state.rules, account, marks, openInterest)
+    if (!hasAllMarks(state.rules, account, marks)) continue
+    const risk = evaluateAccount(state.rules, account, marks, openInterest, valuation)
     let nearest: { distance: Fixed; market: string } | null = null
     let equity = 0n as Fixed
     let maintenance = 0n as Fixed

@@ -276,7 +276,7 @@ describe('RUL-002..RUL-012 invalid documents are refused with the field named', 
     ],
     [
       'unknown kind',
-      withPatch({ markets: [{ market: 'BTCUSDT', kind: 'option' }] }),
+      withPatch({ markets: [{ market: 'BTCUSDT', kind: 'swaption' }] }),
       'unknown_value',
       'markets[0].kind',
     ],

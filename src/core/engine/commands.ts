@@ -42,12 +42,16 @@ export interface TradeCommand {
   readonly counterpartyLiquidity?: Liquidity
 }
 
-/** Sets the mark (and optionally the index) price of a market. */
+/**
+ * Sets the mark (and optionally the index) price of a market. An option market's mark is its
+ * premium and comes with its implied `volatility` (0.8 = 80 %), which no other market takes (OPT-023).
+ */
 export interface MarkPriceCommand {
   readonly type: 'mark_price'
   readonly market: string
   readonly mark: Fixed
   readonly index?: Fixed
+  readonly volatility?: Fixed
 }
 
 /** Pays funding at `rate` on every open position of the market: longs pay when rate > 0. */

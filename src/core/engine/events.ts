@@ -63,6 +63,8 @@ export type EngineEvent =
       readonly market: string
       readonly mark: Fixed
       readonly index: Fixed | null
+      /** Option markets only (OPT-023). */
+      readonly volatility?: Fixed
     }
   | {
       /**

@@ -4,7 +4,15 @@
  * time and order come in the context. A refused command changes nothing (ENG-003).
  */
 import { assert } from '../assert.ts'
-import { isDatedFuture } from '../model/instrument.ts'
+import {
+  type Instrument,
+  isDatedFuture,
+  type OptionTerms,
+  quotingOf,
+  settlementQuotingOf,
+} from '../model/instrument.ts'
+import { intrinsicValue } from '../options/black76.ts'
+import { optionModelMark } from '../options/option-mark.ts'
 import { contractValue } from '../model/position-math.ts'
 import {
   abs,
@@ -14,6 +22,8 @@ import {
   type Fixed,
   fromScaled,
   isMultipleOf,
+  mul,
+  mulDiv,
   neg,
   sign,
   sub,
@@ -46,7 +56,7 @@ import {
   liquidationTakeover,
 } from './liquidation/engine.ts'
 import { belowMaintenanceEvents, hasAllMarks, openInterestValues, withdrawable } from './margin.ts'
-import { holdersToEvaluate, screenEvaluated } from './mark-screen.ts'
+import { holdersToEvaluate, type MarkScreen, screenEvaluated } from './mark-screen.ts'
 import { evaluateAccountMargin } from '../margin/evaluate.ts'
 import {
   CLEARING,
@@ -66,10 +76,13 @@ import {
   BOOK_ACCOUNT_ID,
   type EngineState,
   holdersOf,
+  type MarketPrices,
   markPrices,
   markScreenOf,
   marketsWithPositions,
+  optionValuationOf,
 } from './state.ts'
+import { compareIds } from './state-index.ts'
 
 /** What `execute` returns: the result and, when the command was applied, its events. */
 export interface ExecuteOutcome {
@@ -132,7 +145,7 @@ function handle(state: EngineState, command: Command, context: CommandContext): 
     case 'deposit':
       return deposit(state, command)
     case 'withdraw':
-      return withdraw(state, command)
+      return withdraw(state, command, context)
     case 'trade':
       return trade(state, command, context)
     case 'mark_price':
@@ -227,7 +240,7 @@ function deposit(state: EngineState, command: DepositCommand): Handled {
   }
 }
 
-function withdraw(state: EngineState, command: WithdrawCommand): Handled {
+function withdraw(state: EngineState, command: WithdrawCommand, context: CommandContext): Handled {
   const account = traderAccount(state, command.account)
   if (isRefusal(account)) return account
   if (command.amount <= 0n) return refuse('amount_not_positive', { amount: command.amount })
@@ -242,7 +255,13 @@ function withdraw(state: EngineState, command: WithdrawCommand): Handled {
       required: command.amount,
       available: balance,
     })
-  const available = withdrawable(state, account, markPrices(state), command.asset)
+  const available = withdrawable(
+    state,
+    account,
+    markPrices(state),
+    command.asset,
+    context.timestampMs,
+  )
   if (command.amount > available) {
     return refuse('withdrawal_exceeds_available', {
       account: account.id,
@@ -376,15 +395,58 @@ function markPrice(
   const market = openMarket(state, command.market, context.timestampMs)
   if (isRefusal(market)) return market
   if (command.mark <= 0n) return refuse('price_not_positive', { price: command.mark })
+  // ACC-001: linear values at the mark are exact, which needs the mark on the tick grid.
+  const tickSize = market.instrument.tickSize
+  if (quotingOf(market.instrument.kind) === 'linear' && !isMultipleOf(command.mark, tickSize))
+    return refuse('price_not_multiple_of_tick', { price: command.mark, tickSize })
   if (command.index !== undefined && command.index <= 0n)
     return refuse('price_not_positive', { price: command.index })
+  const isOptionMarket = market.instrument.option !== undefined
+  if (isOptionMarket && command.volatility === undefined)
+    return refuse('volatility_missing', { market: command.market })
+  if (!isOptionMarket && command.volatility !== undefined)
+    return refuse('volatility_not_applicable', { market: command.market })
+  if (command.volatility !== undefined && command.volatility < 0n)
+    return refuse('volatility_negative', { volatility: command.volatility })
   const index = command.index ?? state.prices.get(command.market)?.index ?? null
-  const prices = { mark: command.mark, index }
+  const prices: MarketPrices =
+    command.volatility === undefined
+      ? { mark: command.mark, index }
+      : { mark: command.mark, index, volatility: command.volatility }
   const marks = markPrices(state)
   marks.set(command.market, command.mark)
   const events: EngineEvent[] = [
-    { type: 'mark_updated', market: command.market, mark: command.mark, index },
+    {
+      type: 'mark_updated',
+      market: command.market,
+      mark: command.mark,
+      index,
+      ...(command.volatility === undefined ? {} : { volatility: command.volatility }),
+    },
   ]
+  const valuation = optionValuationOf(state, context.timestampMs, {
+    market: command.market,
+    volatility: command.volatility,
+  })
+  const priceUpdates = new Map([[command.market, prices]])
+  // OPT-027: the options on this market follow it, at their model value.
+  for (const option of optionMarketsOn(state, command.market)) {
+    const kept = state.prices.get(option)
+    const instrument = state.rules.markets.get(option)?.instrument
+    if (kept?.volatility === undefined || instrument === undefined) continue
+    if (state.expiredMarkets.has(option)) continue
+    const mark = optionModelMark(instrument, command.mark, kept.volatility, context.timestampMs)
+    if (mark === undefined) continue
+    marks.set(option, mark)
+    priceUpdates.set(option, { ...kept, mark })
+    events.push({
+      type: 'mark_updated',
+      market: option,
+      mark,
+      index: kept.index,
+      volatility: kept.volatility,
+    })
+  }
   // ENG-014: the mark screen names the holders this mark may have put below maintenance; every
   // other holder provably stays at or above it. Those named are evaluated, in id order.
   const screen = markScreenOf(state, command.market)
@@ -392,16 +454,16 @@ function markPrice(
   const breached: AccountState[] = []
   // The backstop and network accounts of the liquidation rules are never margin-checked (LIQ-018).
   const unchecked = liquidationSystemAccounts(state.rules)
-  for (const id of holdersToEvaluate(screen, command.mark)) {
+  for (const id of markedHolders(state, screen, command)) {
     const account = state.accounts.get(id)
     if (
       account === undefined ||
       id === BOOK_ACCOUNT_ID ||
       unchecked.has(id) ||
-      !hasAllMarks(account, marks)
+      !hasAllMarks(state.rules, account, marks)
     )
       continue
-    const figures = evaluateAccountMargin(state.rules, account, marks, openInterest)
+    const figures = evaluateAccountMargin(state.rules, account, marks, openInterest, valuation)
     const below = belowMaintenanceEvents(id, figures)
     if (below.length > 0) {
       events.push(...below)
@@ -409,13 +471,38 @@ function markPrice(
       breached.push(account)
     } else screenEvaluated(screen, market, account, command.mark, figures)
   }
-  const priceUpdates = new Map([[command.market, prices]])
   const liquidations = liquidationsOnMark(state, marks, breached, context.timestampMs)
   if (liquidations === null) return { plan: plan({ priceUpdates }), events }
   return {
     plan: { ...liquidations.plan, priceUpdates },
     events: [...events, ...liquidations.events],
   }
+}
+
+/**
+ * The holders a mark may have put below maintenance, in id order: those the market's mark screen
+ * names (ENG-014) and, for an option's underlying, every holder of its options, whose model value
+ * moves with it (OPT-025).
+ */
+function markedHolders(
+  state: EngineState,
+  screen: MarkScreen,
+  command: MarkPriceCommand,
+): string[] {
+  const named = holdersToEvaluate(screen, command.mark)
+  const options = optionMarketsOn(state, command.market)
+  if (options.length === 0) return named
+  const ids = new Set(named)
+  for (const option of options) for (const id of holdersOf(state, option)) ids.add(id)
+  return [...ids].sort(compareIds)
+}
+
+/** The option markets written on `underlying`, in rule-set order. */
+function optionMarketsOn(state: EngineState, underlying: string): string[] {
+  const markets: string[] = []
+  for (const { instrument } of state.rules.markets.values())
+    if (instrument.option?.underlyingMarket === underlying) markets.push(instrument.market)
+  return markets
 }
 
 /**
@@ -426,6 +513,8 @@ function markPrice(
 function funding(state: EngineState, command: FundingCommand, context: CommandContext): Handled {
   const market = openMarket(state, command.market, context.timestampMs)
   if (isRefusal(market)) return market
+  if (market.instrument.option !== undefined)
+    return refuse('funding_not_applicable', { market: command.market })
   const prices = state.prices.get(command.market)
   if (prices === undefined) return refuse('mark_price_missing', { market: command.market })
   if (command.rate === 0n) return { plan: plan({}), events: [] }
@@ -485,6 +574,8 @@ function setMarginMode(
   if (isRefusal(market)) return market
   if (account.positions.has(command.market))
     return refuse('position_open', { account: account.id, market: command.market })
+  if (command.marginMode === 'isolated' && market.instrument.option !== undefined)
+    return refuse('option_cross_only', { market: command.market })
   const leverage = account.settings.get(command.market)?.leverage ?? null
   return {
     plan: plan({
@@ -585,7 +676,7 @@ function expire(state: EngineState, command: ExpireCommand, context: CommandCont
   if (state.expiredMarkets.has(command.market))
     return refuse('market_expired', { market: command.market })
   const instrument = market.instrument
-  if (!isDatedFuture(instrument.kind))
+  if (!isDatedFuture(instrument.kind) && instrument.option === undefined)
     return refuse('market_not_dated_future', { market: command.market })
   if (instrument.expiryTimeMs !== undefined && context.timestampMs < instrument.expiryTimeMs) {
     return refuse('market_not_yet_expired', {
@@ -605,9 +696,11 @@ function expire(state: EngineState, command: ExpireCommand, context: CommandCont
     if (position === undefined) continue
     // PnL rounds down: linear value(size) − entry with the value floored, inverse entry − value(size) with the value ceiled.
     const pnl =
-      instrument.kind === 'linear_future'
-        ? sub(contractValue(instrument, position.size, price, 'floor'), position.entryValue)
-        : sub(position.entryValue, contractValue(instrument, position.size, price, 'ceil'))
+      instrument.option !== undefined
+        ? sub(optionSettlementValue(instrument, position.size, price), position.entryValue)
+        : instrument.kind === 'linear_future'
+          ? sub(contractValue(instrument, position.size, price, 'floor'), position.entryValue)
+          : sub(position.entryValue, contractValue(instrument, position.size, price, 'ceil'))
     const isolated = position.marginMode === 'isolated'
     const holder = positionHolder(account.id, command.market)
     const rest = sub(cashLegOf(instrument, position.entryValue), pnl)
@@ -654,6 +747,31 @@ function expire(state: EngineState, command: ExpireCommand, context: CommandCont
   }
 }
 
+function sameOptionTerms(a: OptionTerms | undefined, b: OptionTerms | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return (
+    a.underlyingMarket === b.underlyingMarket &&
+    a.right === b.right &&
+    a.strike === b.strike &&
+    a.rate === b.rate
+  )
+}
+
+/**
+ * What `size` option contracts are worth at expiry (OPT-026): size × contractSize × intrinsic
+ * value at the underlying's settlement price, in the settlement asset (÷ the settlement price when
+ * the option settles in its base asset), rounded down.
+ */
+function optionSettlementValue(instrument: Instrument, size: Fixed, settlementPrice: Fixed): Fixed {
+  const terms = instrument.option
+  assert(terms !== undefined, 'Invariant: only an option settles at intrinsic value (OPT-026)')
+  const intrinsic = intrinsicValue(terms.right, settlementPrice, terms.strike)
+  const units = mul(size, instrument.contractSize, 'exact')
+  return settlementQuotingOf(instrument) === 'linear'
+    ? mul(units, intrinsic, 'floor')
+    : mulDiv(units, intrinsic, settlementPrice, 'floor')
+}
+
 function rulesChange(state: EngineState, command: RulesChangeCommand): Handled {
   const next = command.ruleSet
   for (const market of [...marketsWithPositions(state)].sort()) {
@@ -669,7 +787,9 @@ function rulesChange(state: EngineState, command: RulesChangeCommand): Handled {
       incoming.baseAsset === current.baseAsset &&
       incoming.quoteAsset === current.quoteAsset &&
       incoming.settlementAsset === current.settlementAsset &&
-      incoming.contractSize === current.contractSize
+      incoming.contractSize === current.contractSize &&
+      incoming.expiryTimeMs === current.expiryTimeMs &&
+      sameOptionTerms(incoming.option, current.option)
     if (!same) return refuse('rules_change_alters_open_instrument', { market })
   }
   return {

@@ -11,7 +11,13 @@ import type { Position } from '../model/account.ts'
 import { abs, add, type Fixed, sign, sub, ZERO } from '../num/fixed.ts'
 import { evaluateAccountMargin } from '../margin/evaluate.ts'
 import { belowMaintenanceEvents, openInterestValues } from './margin.ts'
-import { type AccountState, BOOK_ACCOUNT_ID, type EngineState, markPrices } from './state.ts'
+import {
+  type AccountState,
+  BOOK_ACCOUNT_ID,
+  type EngineState,
+  markPrices,
+  optionValuationOf,
+} from './state.ts'
 import {
   buildEngineIndex,
   type EngineIndex,
@@ -252,7 +258,13 @@ function checkMarkScreens(state: EngineState, index: EngineIndex): void {
         () =>
           `Invariant: a screened account holds a position whose interval contains the mark (ENG-014, account=${id}, market=${market})`,
       )
-      const figures = evaluateAccountMargin(state.rules, account, marks, openInterest)
+      const figures = evaluateAccountMargin(
+        state.rules,
+        account,
+        marks,
+        openInterest,
+        optionValuationOf(state, state.lastTimestampMs ?? 0),
+      )
       check(
         belowMaintenanceEvents(id, figures).length === 0,
         () =>

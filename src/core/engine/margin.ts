@@ -14,7 +14,7 @@ import { positionValue } from '../model/position-math.ts'
 import { add, type Fixed } from '../num/fixed.ts'
 import type { RuleSet } from '../rules/rule-set.ts'
 import type { EngineEvent } from './events.ts'
-import type { EngineState } from './state.ts'
+import { type EngineState, optionValuationOf } from './state.ts'
 import { engineIndexOf } from './state-index.ts'
 
 /**
@@ -36,9 +36,20 @@ export function openInterestValues(
   return values
 }
 
-/** Whether every position of the account has a mark, so it can be evaluated. */
-export function hasAllMarks(account: Account, marks: ReadonlyMap<string, Fixed>): boolean {
-  for (const market of account.positions.keys()) if (!marks.has(market)) return false
+/**
+ * Whether every position of the account has a mark (an option's underlying too), so it can be
+ * evaluated.
+ */
+export function hasAllMarks(
+  rules: RuleSet,
+  account: Account,
+  marks: ReadonlyMap<string, Fixed>,
+): boolean {
+  for (const market of account.positions.keys()) {
+    if (!marks.has(market)) return false
+    const underlying = rules.markets.get(market)?.instrument.option?.underlyingMarket
+    if (underlying !== undefined && !marks.has(underlying)) return false
+  }
   return true
 }
 
@@ -48,15 +59,23 @@ export function withdrawable(
   account: Account,
   marks: ReadonlyMap<string, Fixed>,
   asset: string,
+  valuationTimeMs: number,
 ): Fixed {
-  return withdrawableAmount(state.rules, account, marks, asset, openInterestValues(state, marks))
+  return withdrawableAmount(
+    state.rules,
+    account,
+    marks,
+    asset,
+    openInterestValues(state, marks),
+    optionValuationOf(state, valuationTimeMs),
+  )
 }
 
 /**
  * One `account_below_maintenance` event per cross scope (market `null`) and per isolated position
- * whose equity is below its maintenance requirement at `marks` (ENG-021). Accounts with a position
- * lacking a mark cannot be evaluated and are skipped. Uses the light evaluation (equity and
- * requirements only, `evaluateAccountMargin`).
+ * whose equity is below its maintenance requirement at `marks` (ENG-021), options valued at the
+ * last applied command's time. Accounts with a position lacking a mark cannot be evaluated and are
+ * skipped. Uses the light evaluation (equity and requirements only, `evaluateAccountMargin`).
  */
 export function accountsBelowMaintenance(
   state: EngineState,
@@ -66,9 +85,10 @@ export function accountsBelowMaintenance(
 ): EngineEvent[] {
   const events: EngineEvent[] = []
   const openInterest = openInterestValues(state, marks)
+  const valuation = optionValuationOf(state, state.lastTimestampMs ?? 0)
   for (const account of accounts) {
-    if (!hasAllMarks(account, marks)) continue
-    const risk = evaluateAccountMargin(rules, account, marks, openInterest)
+    if (!hasAllMarks(rules, account, marks)) continue
+    const risk = evaluateAccountMargin(rules, account, marks, openInterest, valuation)
     events.push(...belowMaintenanceEvents(account.id, risk))
   }
   return events

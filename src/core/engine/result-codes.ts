@@ -21,6 +21,8 @@ export const REFUSAL_CODES = [
   'market_expired',
   /** `expire` names a perpetual. */
   'market_not_dated_future',
+  /** `funding` names an option market. */
+  'funding_not_applicable',
   /** `expire` comes before the market's expiry time. */
   'market_not_yet_expired',
   'amount_not_positive',
@@ -28,6 +30,11 @@ export const REFUSAL_CODES = [
   'size_not_multiple_of_lot',
   'price_not_positive',
   'price_not_multiple_of_tick',
+  /** An option market's mark comes without its implied volatility. */
+  'volatility_missing',
+  /** A volatility is given with the mark of a market that is not an option. */
+  'volatility_not_applicable',
+  'volatility_negative',
   /** A liquidation fill is larger than the order's remaining size. */
   'fill_exceeds_order',
   /** A liquidation fill is worse for the liquidated account than the order's limit price. */
@@ -43,6 +50,8 @@ export const REFUSAL_CODES = [
   'position_open',
   'position_not_found',
   'position_not_isolated',
+  /** Option markets are cross-margined only (by the portfolio model). */
+  'option_cross_only',
   'insufficient_balance',
   /** The withdrawal would leave less than the initial margin (or the venue's withdrawal floor). */
   'withdrawal_exceeds_available',

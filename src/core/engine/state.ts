@@ -2,6 +2,7 @@
  * The engine's state (docs/spec/engine.md, ENG-*). Mutable, owned by the engine: only `apply.ts`
  * changes it, and only by applying a plan. Everything else reads it.
  */
+import type { OptionValuation } from '../margin/evaluate.ts'
 import type { MarginMode, Position } from '../model/account.ts'
 import type { Fixed } from '../num/fixed.ts'
 import type { RuleSet } from '../rules/rule-set.ts'
@@ -35,6 +36,8 @@ export interface MarketPrices {
   readonly mark: Fixed
   /** `null` until an index price has been given. */
   readonly index: Fixed | null
+  /** Option markets only: the implied volatility given with the mark (OPT-023). */
+  readonly volatility?: Fixed
 }
 
 export interface EngineState {
@@ -122,6 +125,23 @@ export function markPrices(state: EngineState): Map<string, Fixed> {
   const marks = new Map<string, Fixed>()
   for (const [market, prices] of state.prices) marks.set(market, prices.mark)
   return marks
+}
+
+/**
+ * How the margin functions value option positions (OPT-023): each option market's volatility as
+ * kept with its mark, at `valuationTimeMs` (the time of the command being decided). `pending` is
+ * a mark being decided, not yet in the state.
+ */
+export function optionValuationOf(
+  state: EngineState,
+  valuationTimeMs: number,
+  pending?: { readonly market: string; readonly volatility: Fixed | undefined },
+): OptionValuation {
+  return {
+    volatilityOf: (market) =>
+      market === pending?.market ? pending.volatility : state.prices.get(market)?.volatility,
+    valuationTimeMs,
+  }
 }
 
 /** The mark screen of `market` under the rule set in force, created with every holder unscreened. */

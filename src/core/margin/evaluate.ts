@@ -39,6 +39,7 @@ import {
   type PortfolioGroupMargin,
   portfolioGroupMargin,
 } from './portfolio-margin.ts'
+import { timeToExpiryYears } from '../options/option.ts'
 import { initialMarginOf, maintenanceMarginOf, marginRates, marginRatesForValue } from './rates.ts'
 
 /** Margin figures of one position at its mark (no liquidation or bankruptcy price). */
@@ -122,6 +123,23 @@ export interface AccountRisk {
   readonly groups: readonly SettlementGroupRisk[]
 }
 
+/**
+ * What valuing option positions needs besides the marks (OPT-023): each option market's implied
+ * volatility (kept with its mark) and the time they are valued at. The engine passes its own.
+ */
+export interface OptionValuation {
+  readonly volatilityOf: (market: string) => Fixed | undefined
+  /** Milliseconds since the Unix epoch (UTC); time to expiry runs from here. */
+  readonly valuationTimeMs: number
+}
+
+/** An option position's model inputs at the marks (OPT-023). */
+interface OptionInputs {
+  readonly underlyingPrice: Fixed
+  readonly volatility: Fixed
+  readonly timeToExpiryYears: Fixed
+}
+
 /** The per-position figures that do not depend on the rest of the account. */
 interface PositionBase {
   readonly position: Position
@@ -136,6 +154,8 @@ interface PositionBase {
   readonly maintenanceDeduction: Fixed
   readonly tierIndex: number
   readonly closeFee: Fixed
+  /** Option positions only. */
+  readonly option: OptionInputs | undefined
 }
 
 /** Evaluates every position and settlement group of `account` at `marks` (MRG-009..MRG-012). */
@@ -144,8 +164,15 @@ export function evaluateAccount(
   account: Account,
   marks: ReadonlyMap<string, Fixed>,
   openInterestValues?: ReadonlyMap<string, Fixed>,
+  optionValuation?: OptionValuation,
 ): AccountRisk {
-  const basesByAsset = positionBasesByAsset(rules, account, marks, openInterestValues)
+  const basesByAsset = positionBasesByAsset(
+    rules,
+    account,
+    marks,
+    openInterestValues,
+    optionValuation,
+  )
   const assets = new Set<string>([...account.balances.keys(), ...basesByAsset.keys()])
   const groups = [...assets]
     .sort(compareText)
@@ -166,8 +193,15 @@ export function evaluateAccountMargin(
   account: Account,
   marks: ReadonlyMap<string, Fixed>,
   openInterestValues?: ReadonlyMap<string, Fixed>,
+  optionValuation?: OptionValuation,
 ): AccountMargin {
-  const basesByAsset = positionBasesByAsset(rules, account, marks, openInterestValues)
+  const basesByAsset = positionBasesByAsset(
+    rules,
+    account,
+    marks,
+    openInterestValues,
+    optionValuation,
+  )
   const assets =
     account.balances.size === 1 &&
     basesByAsset.size === 1 &&
@@ -197,6 +231,7 @@ function positionBasesByAsset(
   account: Account,
   marks: ReadonlyMap<string, Fixed>,
   openInterestValues: ReadonlyMap<string, Fixed> | undefined,
+  optionValuation: OptionValuation | undefined,
 ): Map<string, PositionBase[]> {
   const basesByAsset = new Map<string, PositionBase[]>()
   for (const market of sortedKeys(account.positions)) {
@@ -205,7 +240,7 @@ function positionBasesByAsset(
       position !== undefined,
       `Invariant: a listed position exists (MRG-009, market=${market})`,
     )
-    const base = positionBase(rules, position, marks, openInterestValues)
+    const base = positionBase(rules, position, marks, openInterestValues, optionValuation)
     const asset = base.rules.instrument.settlementAsset
     const list = basesByAsset.get(asset) ?? []
     list.push(base)
@@ -224,10 +259,15 @@ export function withdrawableAmount(
   marks: ReadonlyMap<string, Fixed>,
   asset: string,
   openInterestValues?: ReadonlyMap<string, Fixed>,
+  optionValuation?: OptionValuation,
 ): Fixed {
-  const group = evaluateAccount(rules, account, marks, openInterestValues).groups.find(
-    (each) => each.asset === asset,
-  )
+  const group = evaluateAccount(
+    rules,
+    account,
+    marks,
+    openInterestValues,
+    optionValuation,
+  ).groups.find((each) => each.asset === asset)
   if (group === undefined) return ZERO
   return withdrawableFromGroup(rules, group)
 }
@@ -255,6 +295,7 @@ function positionBase(
   position: Position,
   marks: ReadonlyMap<string, Fixed>,
   openInterestValues: ReadonlyMap<string, Fixed> | undefined,
+  optionValuation: OptionValuation | undefined,
 ): PositionBase {
   const market = rules.markets.get(position.market)
   assert(
@@ -295,6 +336,28 @@ function positionBase(
     maintenanceDeduction: maintenanceRates.maintenanceDeduction,
     tierIndex: maintenanceRates.tierIndex,
     closeFee: mul(notional, rules.liquidationPrice.closeFeeRate, 'ceil'),
+    option: optionInputsOf(market, marks, optionValuation),
+  }
+}
+
+/** The model inputs of an option position (OPT-023); undefined for other instruments. */
+function optionInputsOf(
+  market: MarketRules,
+  marks: ReadonlyMap<string, Fixed>,
+  optionValuation: OptionValuation | undefined,
+): OptionInputs | undefined {
+  const { option, expiryTimeMs, market: id } = market.instrument
+  if (option === undefined) return undefined
+  const underlyingPrice = marks.get(option.underlyingMarket)
+  const volatility = optionValuation?.volatilityOf(id)
+  assert(
+    underlyingPrice !== undefined && volatility !== undefined && expiryTimeMs !== undefined,
+    `Condition failed: an option is valued with its underlying's mark, its volatility and a valuation time (OPT-023, market=${id})`,
+  )
+  return {
+    underlyingPrice,
+    volatility,
+    timeToExpiryYears: timeToExpiryYears(expiryTimeMs, optionValuation?.valuationTimeMs ?? 0),
   }
 }
 
@@ -328,7 +391,7 @@ function groupRisk(
       ? add(walletBalance, sub(crossSurplusForBankruptcy, sub(base.unrealizedPnl, base.closeFee)))
       : base.position.isolatedMargin
     const risk = positionRisk(rules, base, liquidationCollateral, bankruptcyCollateral)
-    if (!isCross || !pooled) return risk
+    if (!isCross || !pooled || base.option !== undefined) return risk
     const liquidation = portfolioLiquidationPrice(rules, asset, walletBalance, bases, base)
     return {
       ...risk,
@@ -363,7 +426,7 @@ function portfolioLiquidationPrice(
   const headroom = (price: Fixed): Fixed => {
     const moved = bases.map((each) =>
       each === base
-        ? positionBase(rules, position, new Map([[position.market, price]]), undefined)
+        ? positionBase(rules, position, new Map([[position.market, price]]), undefined, undefined)
         : each,
     )
     const group = groupFigures(rules, asset, walletBalance, moved, [])
@@ -436,6 +499,7 @@ function groupFigures<P>(
             market: base.rules,
             size: base.position.size,
             price: base.markPrice,
+            ...(base.option === undefined ? {} : { option: base.option }),
           })),
         )
   const crossInitialMargin = add(
@@ -503,8 +567,14 @@ function positionRisk(
     markPrice,
     ...(base.openInterestValue === undefined ? {} : { openInterestValue: base.openInterestValue }),
   })
-  const liquidation = liquidationPrice(rules.liquidationPrice, solveInput(liquidationCollateral))
-  const bankruptcy = bankruptcyPrice(rules.liquidationPrice, solveInput(bankruptcyCollateral))
+  // An option's risk lies in its underlying and volatility, not its own mark: no price is solved (OPT-024).
+  const solved = base.option === undefined
+  const liquidation = solved
+    ? liquidationPrice(rules.liquidationPrice, solveInput(liquidationCollateral))
+    : null
+  const bankruptcy = solved
+    ? bankruptcyPrice(rules.liquidationPrice, solveInput(bankruptcyCollateral))
+    : null
   const { market, size, ...figures } = positionMargin(base)
   return {
     market,

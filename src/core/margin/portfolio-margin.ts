@@ -7,8 +7,11 @@
  * Sizes in the model are in the product's contracts:
  *   linear:  size × contractSize ÷ product contract size                (exact for usual sizes)
  *   inverse: size × contractSize ÷ mark ÷ product contract size  (USD contracts → coin, half-even)
- * The requirement is a maintenance margin in the settlement asset of the markets.
+ * The requirement is a maintenance margin in the settlement asset of the markets. An option market
+ * becomes an option of its product, revalued by Black-76 from its underlying's mark, its implied
+ * volatility and its time to expiry (OPT-023); its size is size × contractSize ÷ product contract size.
  */
+import { assert } from '../assert.ts'
 import { quotingOf } from '../model/instrument.ts'
 import { div, type Fixed, mul, mulDiv, ZERO } from '../num/fixed.ts'
 import { gridPortfolioMargin } from '../portfolio/grid.ts'
@@ -25,7 +28,14 @@ export interface PortfolioHolding {
   readonly market: MarketRules
   /** Signed contracts. */
   readonly size: Fixed
+  /** The market's mark (an option's: its premium, which the models do not use). */
   readonly price: Fixed
+  /** Option markets only: the model inputs at the marks (OPT-023). */
+  readonly option?: {
+    readonly underlyingPrice: Fixed
+    readonly volatility: Fixed
+    readonly timeToExpiryYears: Fixed
+  }
 }
 
 /** The portfolio requirement of one settlement group's mapped cross positions (PFM-042). */
@@ -62,13 +72,33 @@ export function portfolioGroupMargin(
     const instrument = holding.market.instrument
     const mapping = rules.markets.get(instrument.market)
     if (mapping === undefined) continue
-    instruments.push({
-      kind: 'future',
-      market: instrument.market,
-      product: mapping.product,
-      tier: mapping.tier,
-      price: holding.price,
-    })
+    const terms = instrument.option
+    const inputs = holding.option
+    if (terms !== undefined) {
+      assert(
+        inputs !== undefined,
+        `Condition failed: an option holding carries its model inputs (OPT-023, market=${instrument.market})`,
+      )
+      instruments.push({
+        kind: 'option',
+        market: instrument.market,
+        product: mapping.product,
+        tier: mapping.tier,
+        right: terms.right,
+        strike: terms.strike,
+        underlyingPrice: inputs.underlyingPrice,
+        timeToExpiryYears: inputs.timeToExpiryYears,
+        volatility: inputs.volatility,
+        rate: terms.rate,
+      })
+    } else
+      instruments.push({
+        kind: 'future',
+        market: instrument.market,
+        product: mapping.product,
+        tier: mapping.tier,
+        price: holding.price,
+      })
     positions.push({
       market: instrument.market,
       size: modelSize(rules, mapping.product, holding),
@@ -103,6 +133,7 @@ function modelSize(rules: PortfolioMarginRules, product: string, holding: Portfo
   const products = rules.model === 'span' ? rules.span.products : rules.grid.products
   const productSize = products.find((each) => each.id === product)?.contractSize
   if (productSize === undefined || holding.price <= 0n) return ZERO
+  // An option contract is `contractSize` units of the underlying, whatever it settles in.
   if (quotingOf(instrument.kind) === 'linear')
     return mulDiv(holding.size, instrument.contractSize, productSize, 'half_even')
   const coins = mulDiv(holding.size, instrument.contractSize, holding.price, 'half_even')

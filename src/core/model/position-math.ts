@@ -17,7 +17,11 @@ export function contractValue(
   price: Fixed,
   rounding: Rounding = 'half_even',
 ): Fixed {
-  assert(price > 0n, `Invariant: prices are positive (ACC-001, market=${instrument.market})`)
+  // An option's premium may be worth nothing (a model mark far out of the money, OPT-027).
+  assert(
+    price > 0n || (price === 0n && instrument.option !== undefined),
+    `Invariant: prices are positive (ACC-001, market=${instrument.market})`,
+  )
   if (quotingOf(instrument.kind) === 'linear')
     return mul3(size, instrument.contractSize, price, 'exact')
   return div(mul(size, instrument.contractSize, 'exact'), price, rounding)

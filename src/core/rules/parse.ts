@@ -25,8 +25,11 @@ import {
   type Instrument,
   type InstrumentKind,
   isDatedFuture,
+  isOption,
+  type OptionTerms,
   quotingOf,
 } from '../model/instrument.ts'
+import type { OptionRight } from '../options/black76.ts'
 import type {
   AccountRules,
   LiquidationPriceRules,
@@ -34,6 +37,7 @@ import type {
   MarginModel,
   MarginTier,
   MarketRules,
+  PortfolioMarginRules,
   PriceDisplayRounding,
   RuleSet,
   TierBasis,
@@ -71,7 +75,9 @@ const instrumentKinds: readonly InstrumentKind[] = [
   'inverse_perpetual',
   'linear_future',
   'inverse_future',
+  'option',
 ]
+const optionRights: readonly OptionRight[] = ['call', 'put']
 const tierBases: readonly TierBasis[] = ['value', 'size', 'base_size']
 const valuations: readonly MaintenanceValuation[] = ['at_liquidation_price', 'at_entry_price']
 const displayRoundings: readonly PriceDisplayRounding[] = [
@@ -318,6 +324,9 @@ function readRuleSet(check: Checker, input: unknown): RuleSet | undefined {
     root.portfolioMargin === undefined || markets === undefined
       ? undefined
       : readPortfolioMarginRules(check, root.portfolioMargin, markets)
+  // A section that failed to parse has reported its own issues.
+  if (root.portfolioMargin === undefined || portfolioMargin !== undefined)
+    checkOptionsPortfolioMargined(check, markets, portfolioMargin)
   if (
     id === undefined ||
     venue === undefined ||
@@ -343,6 +352,40 @@ function readRuleSet(check: Checker, input: unknown): RuleSet | undefined {
     markets,
     ...(liquidation === undefined ? {} : { liquidation }),
     ...(portfolioMargin === undefined ? {} : { portfolioMargin }),
+  }
+}
+
+/**
+ * Options are margined only by a portfolio model, which revalues them across scenarios: every
+ * option market and its underlying must be listed in `portfolioMargin.markets`, under one product
+ * (OPT-022).
+ */
+function checkOptionsPortfolioMargined(
+  check: Checker,
+  markets: ReadonlyMap<string, MarketRules> | undefined,
+  portfolioMargin: PortfolioMarginRules | undefined,
+): void {
+  if (markets === undefined) return
+  let index = 0
+  for (const { instrument } of markets.values()) {
+    const at = `markets[${index}]`
+    index += 1
+    const terms = instrument.option
+    if (terms === undefined) continue
+    const mapping = portfolioMargin?.markets.get(instrument.market)
+    const underlying = portfolioMargin?.markets.get(terms.underlyingMarket)
+    if (mapping === undefined)
+      check.report(
+        'option_not_portfolio_margined',
+        join(at, 'market'),
+        `option ${instrument.market} must be listed in portfolioMargin.markets`,
+      )
+    else if (underlying === undefined || underlying.product !== mapping.product)
+      check.report(
+        'option_underlying_not_in_product',
+        join(at, 'option.underlying'),
+        `list ${terms.underlyingMarket} in portfolioMargin.markets under product ${mapping.product}, as its option ${instrument.market}`,
+      )
   }
 }
 
@@ -436,7 +479,10 @@ function readMarkets(check: Checker, value: unknown): ReadonlyMap<string, Market
     firstIndex.set(id, index)
     markets.set(id, market)
   })
-  return complete ? markets : undefined
+  if (!complete) return undefined
+  const issuesBefore = check.issues.length
+  checkOptionUnderlyings(check, markets, firstIndex)
+  return check.issues.length === issuesBefore ? markets : undefined
 }
 
 const marketFields = [
@@ -449,6 +495,7 @@ const marketFields = [
   'tickSize',
   'lotSize',
   'expiryTimeMs',
+  'option',
   'makerFeeRate',
   'takerFeeRate',
   'liquidationFeeRate',
@@ -472,10 +519,32 @@ function readMarket(check: Checker, value: unknown, path: string): MarketRules |
   const makerFeeRate = check.rate(object, 'makerFeeRate', path, neg(ONE))
   const takerFeeRate = check.rate(object, 'takerFeeRate', path)
   const liquidationFeeRate = check.rate(object, 'liquidationFeeRate', path)
-  const maxLeverage = check.leverage(object, 'maxLeverage', path)
+  const optionMarket = kind !== undefined && isOption(kind)
+  const maxLeverage =
+    optionMarket && object.maxLeverage === undefined
+      ? ONE
+      : check.leverage(object, 'maxLeverage', path)
   let expiryTimeMs: number | undefined
   if (kind !== undefined) {
-    if (settlementAsset !== undefined && baseAsset !== undefined && quoteAsset !== undefined) {
+    if (
+      isOption(kind) &&
+      settlementAsset !== undefined &&
+      baseAsset !== undefined &&
+      quoteAsset !== undefined &&
+      settlementAsset !== baseAsset &&
+      settlementAsset !== quoteAsset
+    ) {
+      check.report(
+        'settlement_asset_mismatch',
+        join(path, 'settlementAsset'),
+        `an option settles in its quote asset (${quoteAsset}) or its base asset (${baseAsset}), not ${settlementAsset}`,
+      )
+    } else if (
+      !isOption(kind) &&
+      settlementAsset !== undefined &&
+      baseAsset !== undefined &&
+      quoteAsset !== undefined
+    ) {
       const expected = quotingOf(kind) === 'linear' ? quoteAsset : baseAsset
       if (settlementAsset !== expected) {
         check.report(
@@ -486,7 +555,7 @@ function readMarket(check: Checker, value: unknown, path: string): MarketRules |
       }
     }
     const expiry = object.expiryTimeMs
-    if (isDatedFuture(kind)) {
+    if (isDatedFuture(kind) || isOption(kind)) {
       if (expiry === undefined) {
         check.report(
           'missing_expiry',
@@ -504,9 +573,22 @@ function readMarket(check: Checker, value: unknown, path: string): MarketRules |
       )
     }
   }
-  const margin = readMargin(check, check.present(object, 'margin', path), join(path, 'margin'))
+  let option: OptionTerms | undefined
+  if (optionMarket)
+    option = readOptionTerms(check, check.present(object, 'option', path), join(path, 'option'))
+  else if (object.option !== undefined)
+    check.report(
+      'option_terms_on_non_option',
+      join(path, 'option'),
+      'only an option market has option terms',
+    )
+  const margin =
+    optionMarket && object.margin === undefined
+      ? OPTION_OWN_MARGIN
+      : readMargin(check, check.present(object, 'margin', path), join(path, 'margin'))
   if (
     check.issues.length > issuesBefore ||
+    (optionMarket && option === undefined) ||
     market === undefined ||
     kind === undefined ||
     baseAsset === undefined ||
@@ -533,8 +615,88 @@ function readMarket(check: Checker, value: unknown, path: string): MarketRules |
     tickSize,
     lotSize,
     ...(expiryTimeMs === undefined ? {} : { expiryTimeMs }),
+    ...(option === undefined ? {} : { option }),
   }
   return { instrument, margin, makerFeeRate, takerFeeRate, liquidationFeeRate, maxLeverage }
+}
+
+/**
+ * An option market's own margin when its file gives none (OPT-022): nothing. Options are margined
+ * by the portfolio model only; a market's own model would value a position held alone.
+ */
+const OPTION_OWN_MARGIN: MarginModel = {
+  kind: 'tiered',
+  basis: 'value',
+  tiers: [
+    {
+      floor: ZERO,
+      cap: null,
+      maintenanceRate: ZERO,
+      initialRate: ZERO,
+      maintenanceDeduction: ZERO,
+    },
+  ],
+}
+
+/** An option market's terms (OPT-020); the underlying is checked against the other markets later. */
+function readOptionTerms(check: Checker, value: unknown, path: string): OptionTerms | undefined {
+  const object = check.object(value, path)
+  if (object === undefined) return undefined
+  check.knownFields(object, path, ['underlying', 'right', 'strike', 'rate'])
+  const underlyingMarket = check.string(object, 'underlying', path, marketPattern)
+  const right = check.choice(object, 'right', path, optionRights)
+  const strike = check.positive(object, 'strike', path)
+  const rate = object.rate === undefined ? ZERO : check.rate(object, 'rate', path)
+  if (
+    underlyingMarket === undefined ||
+    right === undefined ||
+    strike === undefined ||
+    rate === undefined
+  )
+    return undefined
+  return { underlyingMarket, right, strike, rate }
+}
+
+/**
+ * An option's underlying is a listed market that is not an option, on the same base and quote
+ * assets, expiring no earlier than the option (OPT-021).
+ */
+function checkOptionUnderlyings(
+  check: Checker,
+  markets: ReadonlyMap<string, MarketRules>,
+  indexOf: ReadonlyMap<string, number>,
+): void {
+  for (const { instrument } of markets.values()) {
+    const terms = instrument.option
+    if (terms === undefined) continue
+    const at = join(`markets[${indexOf.get(instrument.market) ?? 0}]`, 'option.underlying')
+    const underlying = markets.get(terms.underlyingMarket)?.instrument
+    if (underlying === undefined) {
+      check.report('unknown_market', at, `no market "${terms.underlyingMarket}" in this rule set`)
+      continue
+    }
+    if (isOption(underlying.kind))
+      check.report('underlying_is_option', at, `${terms.underlyingMarket} is itself an option`)
+    else if (
+      underlying.baseAsset !== instrument.baseAsset ||
+      underlying.quoteAsset !== instrument.quoteAsset
+    )
+      check.report(
+        'underlying_asset_mismatch',
+        at,
+        `${terms.underlyingMarket} trades ${underlying.baseAsset}/${underlying.quoteAsset}, the option ${instrument.baseAsset}/${instrument.quoteAsset}`,
+      )
+    else if (
+      underlying.expiryTimeMs !== undefined &&
+      instrument.expiryTimeMs !== undefined &&
+      underlying.expiryTimeMs < instrument.expiryTimeMs
+    )
+      check.report(
+        'underlying_expires_first',
+        at,
+        `${terms.underlyingMarket} expires before the option`,
+      )
+  }
 }
 
 function readMargin(check: Checker, value: unknown, path: string): MarginModel | undefined {
@@ -969,11 +1131,17 @@ export interface MarketRulesJson {
   readonly tickSize: string
   readonly lotSize: string
   readonly expiryTimeMs?: number
+  readonly option?: {
+    readonly underlying: string
+    readonly right: OptionRight
+    readonly strike: string
+    readonly rate: string
+  }
   readonly makerFeeRate: string
   readonly takerFeeRate: string
   readonly liquidationFeeRate: string
   readonly maxLeverage: string
-  readonly margin: MarginModelJson
+  readonly margin?: MarginModelJson
 }
 
 /** The file form of a rule set: what `parseRuleSet` reads and `ruleSetToJson` writes. */
@@ -1044,11 +1212,22 @@ function marketToJson(rules: MarketRules): MarketRulesJson {
     tickSize: formatFixed(instrument.tickSize),
     lotSize: formatFixed(instrument.lotSize),
     ...(instrument.expiryTimeMs === undefined ? {} : { expiryTimeMs: instrument.expiryTimeMs }),
+    ...(instrument.option === undefined
+      ? {}
+      : {
+          option: {
+            underlying: instrument.option.underlyingMarket,
+            right: instrument.option.right,
+            strike: formatFixed(instrument.option.strike),
+            rate: formatFixed(instrument.option.rate),
+          },
+        }),
     makerFeeRate: formatFixed(rules.makerFeeRate),
     takerFeeRate: formatFixed(rules.takerFeeRate),
     liquidationFeeRate: formatFixed(rules.liquidationFeeRate),
     maxLeverage: formatFixed(rules.maxLeverage),
-    margin: marginToJson(rules.margin),
+    // An option market without a margin section of its own is written back without one (OPT-022).
+    ...(rules.margin === OPTION_OWN_MARGIN ? {} : { margin: marginToJson(rules.margin) }),
   }
 }
 

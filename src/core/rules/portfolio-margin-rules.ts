@@ -4,7 +4,7 @@
  * parameters are the `span:` / `grid:` sections of portfolio files (src/core/portfolio/parse.ts).
  */
 import { ONE } from '../num/fixed.ts'
-import { quotingOf } from '../model/instrument.ts'
+import { settlementQuotingOf } from '../model/instrument.ts'
 import { type ModelSectionResult, parseGridSection, parseSpanSection } from '../portfolio/parse.ts'
 import type { Checker } from './parse.ts'
 import { join } from './parse.ts'
@@ -129,11 +129,12 @@ function checkSettlement(
     index += 1
     const instrument = markets.get(mapping.market)?.instrument
     if (instrument === undefined) continue
-    if (quotingOf(instrument.kind) !== expected)
+    const quoting = settlementQuotingOf(instrument)
+    if (quoting !== expected)
       check.report(
         'settlement_mismatch',
         join(path, 'market'),
-        `${mapping.market} is ${quotingOf(instrument.kind)}; the ${model} model here margins ${expected} contracts`,
+        `${mapping.market} is ${quoting}; the ${model} model here margins ${expected} contracts`,
       )
     const asset = assetOfProduct.get(mapping.product)
     if (asset !== undefined && asset !== instrument.settlementAsset)

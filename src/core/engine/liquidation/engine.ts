@@ -73,6 +73,7 @@ import {
   emptyAccount,
   holdersOf,
   markPrices,
+  optionValuationOf,
 } from '../state.ts'
 import type { LiquidationPlan, ShortfallRecord } from './plan-part.ts'
 import { fundMarketKey, type LiquidationOrder, poolBalance, withFundPoint } from './state.ts'
@@ -277,12 +278,13 @@ export function planLiquidationsOnMark(
   const work = planner ?? new Planner(state, state.rules, liquidation, nowMs)
   work.marks = marks
   const openInterest = openInterestValues(state, marks)
+  const valuation = optionValuationOf(state, nowMs)
   const ordered = [...accounts].sort((a, b) => compareText(a.id, b.id))
   for (const account of ordered) {
-    if (isSystemAccount(account.id) || !hasAllMarks(account, marks)) continue
-    if (!anyScopeBreached(evaluateAccountMargin(state.rules, account, marks, openInterest)))
-      continue
-    const risk = evaluateAccount(state.rules, account, marks, openInterest)
+    if (isSystemAccount(account.id) || !hasAllMarks(state.rules, account, marks)) continue
+    const margin = evaluateAccountMargin(state.rules, account, marks, openInterest, valuation)
+    if (!anyScopeBreached(margin)) continue
+    const risk = evaluateAccount(state.rules, account, marks, openInterest, valuation)
     for (const group of risk.groups) {
       if (crossGroupBreached(group)) {
         const cross = group.positions.filter((position) => position.marginMode === 'cross')
@@ -608,7 +610,13 @@ function restoringSize(
     const asset = instrument.settlementAsset
     const balances = new Map(account.balances)
     if (!isolated) balances.set(asset, sub(add(balances.get(asset) ?? ZERO, pnl), fee))
-    const risk = evaluateAccount(work.rules, { id: account.id, balances, positions }, marks)
+    const risk = evaluateAccount(
+      work.rules,
+      { id: account.id, balances, positions },
+      marks,
+      undefined,
+      optionValuationOf(work.state, work.nowMs),
+    )
     const group = risk.groups.find((each) => each.asset === asset)
     if (group === undefined) return true
     const factor = add(ONE, bufferRate)
@@ -1387,6 +1395,7 @@ export function liquidationTakeover(
       order.market,
       position.size > 0n ? 'long' : 'short',
       account.id,
+      context.timestampMs,
     )
     const input = {
       instrument,
@@ -1551,21 +1560,23 @@ export function adlCandidates(
   marketId: string,
   liquidatedSide: AdlSide,
   liquidatedAccountId: string | null,
+  valuationTimeMs: number = state.lastTimestampMs ?? 0,
 ): AdlCandidate[] {
   const market = state.rules.markets.get(marketId)
   const mark = state.prices.get(marketId)?.mark
   if (market === undefined || mark === undefined) return []
   const marks = markPrices(state)
   const openInterest = openInterestValues(state, marks)
+  const valuation = optionValuationOf(state, valuationTimeMs)
   const candidates: AdlCandidate[] = []
   for (const id of [...holdersOf(state, marketId)]) {
     if (id === liquidatedAccountId) continue
     const account = state.accounts.get(id)
     if (account === undefined || isSystemAccount(account.id)) continue
     const position = account.positions.get(marketId)
-    if (position === undefined || !hasAllMarks(account, marks)) continue
+    if (position === undefined || !hasAllMarks(state.rules, account, marks)) continue
     if (position.size > 0n === (liquidatedSide === 'long')) continue
-    const risk = evaluateAccountMargin(state.rules, account, marks, openInterest)
+    const risk = evaluateAccountMargin(state.rules, account, marks, openInterest, valuation)
     const group = risk.groups.find((each) => each.asset === market.instrument.settlementAsset)
     const positionRisk = group?.positions.find((each) => each.market === marketId)
     if (group === undefined || positionRisk === undefined) continue
