@@ -9,6 +9,7 @@ import { alignedLines } from './table.ts'
 import type { Command } from 'commander'
 import type { Account, Position } from '../core/model/account.ts'
 import { entryValueOf } from '../core/model/position-math.ts'
+import type { PortfolioGroupMargin } from '../core/margin/portfolio-margin.ts'
 import {
   evaluateAccount,
   type PositionRisk,
@@ -30,6 +31,7 @@ import {
   checkVenueModel,
   type PortfolioFlags,
   parseOptions,
+  parseTime,
   portfolioMarginReport,
   renderPortfolioMargin,
 } from './margin-portfolio.ts'
@@ -340,7 +342,19 @@ function runMargin(options: MarginOptions): void {
   const positions = parsePositions(options.position)
   const optionInputs = parseOptions(options.option)
   let ruleSet = loadRules(options)
-  if (model === 'venue') checkVenueModel(options, ruleSet)
+  // Volatilities of the rule set's own option markets (OPT-023) belong to either model.
+  const marketVolatilities = new Map<string, Fixed>()
+  const otherVolatilities: string[] = []
+  for (const text of options.vol) {
+    const [market = '', value] = text.split('=', 2)
+    if (value !== undefined && ruleSet.markets.get(market)?.instrument.option !== undefined) {
+      if (marketVolatilities.has(market)) inputError(`--vol ${text}: ${market} is given twice`)
+      const volatility = decimal(value, `--vol ${text}`)
+      if (volatility < 0n) inputError(`--vol ${text}: volatility must not be negative`)
+      marketVolatilities.set(market, volatility)
+    } else otherVolatilities.push(text)
+  }
+  if (model === 'venue') checkVenueModel({ ...options, vol: otherVolatilities }, ruleSet)
   else if (options.isolated.length > 0 || options.leverage.length > 0)
     inputError(
       `${options.isolated.length > 0 ? '--isolated' : '--leverage'}: not with --model portfolio (the whole account is margined together, in cross)`,
@@ -387,6 +401,17 @@ function runMargin(options: MarginOptions): void {
       )
     }
     if (!marks.has(input.market)) inputError(`${input.flag}: missing --mark ${input.market}=PRICE`)
+    const terms = market.instrument.option
+    if (terms !== undefined) {
+      if (!marketVolatilities.has(input.market))
+        inputError(`${input.flag}: missing --vol ${input.market}=VOL (its implied volatility)`)
+      if (!marks.has(terms.underlyingMarket))
+        inputError(`${input.flag}: missing --mark ${terms.underlyingMarket}=PRICE (its underlying)`)
+      if (options.at === undefined)
+        inputError(`${input.flag}: give --at TIME, the time the option is valued at`)
+      if (isolated.has(input.market))
+        inputError(`--isolated ${input.market}: options are cross-margined only`)
+    }
     const isolatedText = isolated.get(input.market)
     const isolatedMargin =
       isolatedText === undefined
@@ -418,8 +443,16 @@ function runMargin(options: MarginOptions): void {
     balances: new Map([[walletAsset, wallet]]),
     positions: accountPositions,
   }
-  const risk = evaluateAccount(ruleSet, account, marks)
+  const risk = evaluateAccount(ruleSet, account, marks, undefined, {
+    volatilityOf: (market) => marketVolatilities.get(market),
+    valuationTimeMs: options.at === undefined ? 0 : parseTime(options.at, `--at ${options.at}`),
+  })
   if (model === 'portfolio') {
+    const option = positions.find((input) => ruleSet.markets.get(input.market)?.instrument.option)
+    if (option !== undefined)
+      inputError(
+        `${option.flag}: ${option.market} is an option market of ${ruleSet.id}, margined by the rule set's own portfolio model: drop --model portfolio (or give calculator options with --option)`,
+      )
     const group = risk.groups.find((each) => each.asset === walletAsset)
     const flagOf = new Map(positions.map((input) => [input.market, input.flag]))
     const report = portfolioMarginReport({
@@ -497,7 +530,39 @@ interface MarginReport {
   readonly maintenanceMargin: string
   readonly marginRatio: string | null
   readonly positions: readonly Record<string, string | null>[]
+  /** The rule set's portfolio requirement of the wallet asset's cross positions (PFM-042). */
+  readonly portfolio?: PortfolioJson
   readonly groups?: readonly Record<string, unknown>[]
+}
+
+interface PortfolioJson {
+  readonly model: 'span' | 'grid'
+  readonly markets: readonly string[]
+  readonly maintenanceMargin: string
+  readonly initialMargin: string
+  readonly legsTotal: string
+  readonly offsets: readonly {
+    kind: string
+    product: string
+    description: string
+    amount: string
+  }[]
+}
+
+function portfolioJson(portfolio: PortfolioGroupMargin): PortfolioJson {
+  return {
+    model: portfolio.model,
+    markets: portfolio.markets,
+    maintenanceMargin: formatFixed(portfolio.maintenanceMargin),
+    initialMargin: formatFixed(portfolio.initialMargin),
+    legsTotal: formatFixed(portfolio.legsTotal),
+    offsets: portfolio.offsets.map((offset) => ({
+      kind: offset.kind,
+      product: offset.product,
+      description: offset.description,
+      amount: formatFixed(offset.amount),
+    })),
+  }
 }
 
 function marginReport(
@@ -518,6 +583,7 @@ function marginReport(
     positions: groups.flatMap((group) =>
       group.positions.map((position) => positionJson(position, group.asset)),
     ),
+    ...(main?.portfolio == null ? {} : { portfolio: portfolioJson(main.portfolio) }),
     ...(groups.length > 1 ? { groups: groups.map(groupJson) } : {}),
   }
 }
@@ -558,6 +624,16 @@ function renderTable(report: MarginReport): string {
   const rows = report.positions.map((position) => keys.map((key) => position[key] ?? '-'))
   if (rows.length > 0) {
     lines.push('', ...alignedLines(headers, rows))
+  }
+  const portfolio = report.portfolio
+  if (portfolio !== undefined) {
+    lines.push(
+      '',
+      `portfolio margin (${portfolio.model}) of ${portfolio.markets.join(', ')}: maintenance ${portfolio.maintenanceMargin}, initial ${portfolio.initialMargin}; legs alone ${portfolio.legsTotal}`,
+      ...portfolio.offsets.map(
+        (offset) => `  ${offset.amount.padStart(24)}  ${offset.kind}: ${offset.description}`,
+      ),
+    )
   }
   return `${lines.join('\n')}\n`
 }

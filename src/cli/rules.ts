@@ -15,6 +15,7 @@ import {
   crossGroupBreached,
   evaluateAccount,
   isolatedPositionBreached,
+  type OptionValuation,
 } from '../core/margin/evaluate.ts'
 import type { Account, Position } from '../core/model/account.ts'
 import { entryValueOf } from '../core/model/position-math.ts'
@@ -40,6 +41,7 @@ import {
   validatePopulationSpec,
 } from '../sim/population.ts'
 import { configureInputErrors, describeIssues, inputError, withInputErrors } from './errors.ts'
+import { parseTime } from './margin-portfolio.ts'
 
 function collect(value: string, previous: readonly string[]): string[] {
   return [...previous, value]
@@ -102,6 +104,13 @@ export function registerRulesCommand(program: Command): void {
         collect,
         [],
       )
+      .option(
+        '--vol <market=vol>',
+        'implied volatility of an option market of the portfolio (repeatable)',
+        collect,
+        [],
+      )
+      .option('--at <time>', 'valuation time of option positions: YYYY-MM-DD or YYYY-MM-DDTHH:MMZ')
       .option('--population <count>', 'generate this many accounts instead of a portfolio')
       .option('--seed <n>', 'seed of the generated population', '1')
       .option(
@@ -126,6 +135,8 @@ interface ImpactOptions {
   readonly walletAsset?: string
   readonly position: readonly string[]
   readonly mark: readonly string[]
+  readonly vol: readonly string[]
+  readonly at?: string
   readonly population?: string
   readonly seed: string
   readonly market?: string
@@ -276,6 +287,14 @@ function portfolioAccounts(
       )
     if (positions.has(market)) inputError(`${flag}: ${market} already has a position`)
     if (!marks.has(market)) inputError(`${flag}: missing --mark ${market}=PRICE`)
+    const terms = rules.instrument.option
+    if (terms !== undefined) {
+      if (!options.vol.some((text) => text.startsWith(`${market}=`)))
+        inputError(`${flag}: missing --vol ${market}=VOL (its implied volatility)`)
+      if (!marks.has(terms.underlyingMarket))
+        inputError(`${flag}: missing --mark ${terms.underlyingMarket}=PRICE (its underlying)`)
+      if (options.at === undefined) inputError(`${flag}: give --at TIME, the time it is valued at`)
+    }
     const entry = positive(entryText, `${flag}: entry price`)
     positions.set(market, {
       market,
@@ -366,10 +385,11 @@ export function ruleChangeImpact(
   after: RuleSet,
   accounts: readonly Account[],
   marks: ReadonlyMap<string, Fixed>,
+  optionValuation?: OptionValuation,
 ): AccountImpact[] {
   return accounts.map((account) => {
-    const riskBefore = evaluateAccount(before, account, marks)
-    const riskAfter = evaluateAccount(after, account, marks)
+    const riskBefore = evaluateAccount(before, account, marks, undefined, optionValuation)
+    const riskAfter = evaluateAccount(after, account, marks, undefined, optionValuation)
     const total = (
       risk: AccountRisk,
       pick: (group: AccountRisk['groups'][number]) => Fixed,
@@ -413,7 +433,19 @@ function runImpact(options: ImpactOptions): void {
     requireMarket(after, market, `--mark ${market}`, '--to')
   }
   const limit = wholeNumber(options.limit, `--limit ${options.limit}`, 0, 1_000_000)
-  const impacts = ruleChangeImpact(before, after, accounts, marks)
+  const volatilities = new Map<string, Fixed>()
+  for (const text of options.vol) {
+    const [market = '', value = ''] = text.split('=', 2)
+    if (before.markets.get(market)?.instrument.option === undefined)
+      inputError(`--vol ${text}: ${market} is not an option market of ${before.id}`)
+    const volatility = decimal(value, `--vol ${text}`)
+    if (volatility < 0n) inputError(`--vol ${text}: volatility must not be negative`)
+    volatilities.set(market, volatility)
+  }
+  const impacts = ruleChangeImpact(before, after, accounts, marks, {
+    volatilityOf: (market) => volatilities.get(market),
+    valuationTimeMs: options.at === undefined ? 0 : parseTime(options.at, `--at ${options.at}`),
+  })
   const text = (value: Fixed | null): string | null => (value === null ? null : formatFixed(value))
   const delta = (a: Fixed, b: Fixed): Fixed => sub(b, a)
   const summary = {
