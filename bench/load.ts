@@ -1,10 +1,13 @@
 /**
  * Load test of the risk service (docs/service.md "Load"): starts `lor serve` as its own process on a
- * throw-away SQLite journal, opens accounts, then drives sustained price and fill ingestion over
- * loopback HTTP from concurrent clients for a fixed duration (60 s; --quick: 10 s), every request
- * with an idempotency key. Reports throughput, p50/p99/max latency, errors (expected: zero) and the
- * server's resident memory (start, peak, end). `benchLoad()` returns the figures; alone:
- * `node --import tsx bench/load.ts [--quick] [--seconds N] [--clients N]`.
+ * throw-away SQLite journal, with rate limiting on (a limit of RATE_LIMIT commands a second per key,
+ * set high enough not to bind), opens accounts, then drives sustained price and fill ingestion over
+ * loopback HTTP from concurrent clients for a fixed duration (60 s; --quick: 10 s), every command
+ * with an idempotency key. One command per request on the single-command routes (`/v1/prices`,
+ * `/v1/fills`), or with `--batch N` N commands per request on `/v1/commands/batch`. Reports
+ * commands and requests per second, p50/p99/max request latency, errors (expected: zero) and the
+ * server's resident memory (start, peak, end) and CPU. `benchLoad()` returns the figures; alone:
+ * `node --import tsx bench/load.ts [--quick] [--seconds N] [--clients N] [--batch N] [--profile DIR]`.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -16,12 +19,17 @@ import { fileURLToPath } from 'node:url'
 export interface LoadFigures {
   readonly seconds: number
   readonly clients: number
+  /** Commands per request (1: the single-command routes). */
+  readonly batch: number
   readonly requests: number
+  /** Commands answered (requests × batch). */
+  readonly commands: number
   readonly prices: number
   readonly fills: number
   readonly errors: number
   readonly errorSamples: readonly string[]
   readonly requestsPerSecond: number
+  readonly commandsPerSecond: number
   readonly p50Ms: number
   readonly p99Ms: number
   readonly maxMs: number
@@ -45,11 +53,15 @@ export interface LoadOptions {
   readonly clients?: number
   /** Accounts trading (default 200). */
   readonly accounts?: number
+  /** Commands per request: 1 (default) posts to the single-command routes, more to the batch route. */
+  readonly batch?: number
   /** Write a V8 CPU profile of the server into this directory (`node --cpu-prof`). */
   readonly profileDirectory?: string
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
+/** The server's `--rate-limit` (commands per second per key; bursts of twice that). */
+const RATE_LIMIT = 200_000
 const ADMIN_KEY = `load-test-admin-key-${process.pid}-0123456789`
 
 function rssMiB(pid: number): number {
@@ -85,7 +97,17 @@ function startServer(
     profileDirectory === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDirectory]
   const child = spawn(
     process.execPath,
-    [...profile, 'bin/lor.js', 'serve', '--port', '0', '--db', database, '--rate-limit', '0'],
+    [
+      ...profile,
+      'bin/lor.js',
+      'serve',
+      '--port',
+      '0',
+      '--db',
+      database,
+      '--rate-limit',
+      String(RATE_LIMIT),
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, LOR_ADMIN_KEY: ADMIN_KEY },
@@ -108,16 +130,17 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
   const seconds = options.seconds ?? (options.quick === true ? 10 : 60)
   const clients = options.clients ?? 16
   const accounts = options.accounts ?? 200
+  const batch = options.batch ?? 1
   const directory = mkdtempSync(join(tmpdir(), 'lor-load-'))
   const { child, url } = await startServer(join(directory, 'lor.db'), options.profileDirectory)
   const pid = child.pid ?? 0
-  const post = async (path: string, body: unknown, key: string): Promise<Response> =>
+  const post = async (path: string, body: unknown, key: string | undefined): Promise<Response> =>
     fetch(`${url}${path}`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${ADMIN_KEY}`,
         'content-type': 'application/json',
-        'idempotency-key': key,
+        ...(key === undefined ? {} : { 'idempotency-key': key }),
       },
       body: JSON.stringify(body),
     })
@@ -142,6 +165,10 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
     let fills = 0
     let errors = 0
     const errorSamples: string[] = []
+    const noteError = (sample: string): void => {
+      errors += 1
+      if (errorSamples.length < 5) errorSamples.push(sample)
+    }
     let sequence = 0
     let mark = 600_000 // in ticks of 0.1
     const started = performance.now()
@@ -152,35 +179,73 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
         state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
         return state / 2_147_483_648
       }
-      while (performance.now() < deadline) {
+      /** The next command in wire form, and whether it is a price. */
+      const nextCommand = (): { readonly isPrice: boolean; readonly wire: object } => {
         sequence += 1
-        const isPrice = sequence % 4 === 0
-        let path: string
-        let body: unknown
-        if (isPrice) {
+        if (sequence % 4 === 0) {
           mark = Math.min(612_000, Math.max(588_000, mark + Math.round((next() - 0.5) * 40)))
-          path = '/v1/prices'
-          body = { market: 'BTCUSDT', mark: (mark / 10).toFixed(1) }
-        } else {
-          const account = Math.floor(next() * accounts)
-          path = '/v1/fills'
-          body = {
+          return {
+            isPrice: true,
+            wire: { type: 'mark_price', market: 'BTCUSDT', mark: (mark / 10).toFixed(1) },
+          }
+        }
+        const account = Math.floor(next() * accounts)
+        return {
+          isPrice: false,
+          wire: {
+            type: 'trade',
             account: `trader-${account}`,
             market: 'BTCUSDT',
             size: next() < 0.5 ? '0.001' : '-0.001',
             price: (mark / 10).toFixed(1),
             liquidity: next() < 0.5 ? 'maker' : 'taker',
-          }
+          },
         }
+      }
+      while (performance.now() < deadline) {
+        if (batch === 1) {
+          const { isPrice, wire } = nextCommand()
+          const { type: _type, ...body } = wire as { type: string }
+          const begin = performance.now()
+          const answer = await post(
+            isPrice ? '/v1/prices' : '/v1/fills',
+            body,
+            `load-${client}-${sequence}`,
+          )
+          const text = await answer.text()
+          latencies.push(performance.now() - begin)
+          if (answer.status !== 200) noteError(`${answer.status} ${text.slice(0, 200)}`)
+          else if (isPrice) prices += 1
+          else fills += 1
+          continue
+        }
+        const commands = Array.from({ length: batch }, () => {
+          const command = nextCommand()
+          return { ...command, idempotencyKey: `load-${client}-${sequence}` }
+        })
         const begin = performance.now()
-        const answer = await post(path, body, `load-${client}-${sequence}`)
+        const answer = await post(
+          '/v1/commands/batch',
+          {
+            commands: commands.map(({ wire, idempotencyKey }) => ({
+              idempotencyKey,
+              command: wire,
+            })),
+          },
+          undefined,
+        )
         const text = await answer.text()
         latencies.push(performance.now() - begin)
         if (answer.status !== 200) {
-          errors += 1
-          if (errorSamples.length < 5) errorSamples.push(`${answer.status} ${text.slice(0, 200)}`)
-        } else if (isPrice) prices += 1
-        else fills += 1
+          for (const _ of commands) noteError(`${answer.status} ${text.slice(0, 200)}`)
+          continue
+        }
+        const { results } = JSON.parse(text) as { results: { status: number }[] }
+        results.forEach((result, index) => {
+          if (result.status !== 200) noteError(JSON.stringify(result).slice(0, 200))
+          else if (commands[index]?.isPrice === true) prices += 1
+          else fills += 1
+        })
       }
     }
     await Promise.all(Array.from({ length: clients }, (_, client) => worker(client)))
@@ -189,15 +254,19 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
     clearInterval(sampler)
     const health = (await (await fetch(`${url}/health`)).json()) as { durableSequence: number }
     const sorted = [...latencies].sort((a, b) => a - b)
+    const commands = prices + fills + errors
     return {
       seconds: elapsed,
       clients,
+      batch,
       requests: latencies.length,
+      commands,
       prices,
       fills,
       errors,
       errorSamples,
       requestsPerSecond: latencies.length / elapsed,
+      commandsPerSecond: commands / elapsed,
       p50Ms: percentile(sorted, 0.5),
       p99Ms: percentile(sorted, 0.99),
       maxMs: sorted.at(-1) ?? 0,
@@ -206,7 +275,7 @@ export async function benchLoad(options: LoadOptions = {}): Promise<LoadFigures>
       rssEndMiB: rssMiB(pid),
       journalEntries: health.durableSequence,
       serverCpuSeconds,
-      commandsPerCpuSecond: serverCpuSeconds > 0 ? latencies.length / serverCpuSeconds : 0,
+      commandsPerCpuSecond: serverCpuSeconds > 0 ? commands / serverCpuSeconds : 0,
       loadAverage: loadavg()[0] ?? 0,
     }
   } finally {
@@ -223,18 +292,18 @@ export function loadRows(figures: LoadFigures): [string, string][] {
   return [
     [
       'duration',
-      `${fixed(figures.seconds)} s, ${figures.clients} concurrent clients over loopback HTTP`,
+      `${fixed(figures.seconds)} s, ${figures.clients} concurrent clients over loopback HTTP, ${figures.batch === 1 ? 'one command per request' : `batches of ${figures.batch} commands`}`,
     ],
     [
-      'requests',
-      `${figures.requests} (${figures.prices} prices, ${figures.fills} fills), ${figures.errors} errors`,
+      'commands',
+      `${figures.commands} (${figures.prices} prices, ${figures.fills} fills) in ${figures.requests} requests, ${figures.errors} errors`,
     ],
     [
       'throughput',
-      `${fixed(figures.requestsPerSecond, 0)} commands/s, each durable in the journal`,
+      `${fixed(figures.commandsPerSecond, 0)} commands/s (${fixed(figures.requestsPerSecond, 0)} requests/s), each durable in the journal`,
     ],
     [
-      'latency',
+      'request latency',
       `p50 ${fixed(figures.p50Ms)} ms, p99 ${fixed(figures.p99Ms)} ms, max ${fixed(figures.maxMs)} ms`,
     ],
     [
@@ -257,6 +326,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const seconds = argument('--seconds')
   const clients = argument('--clients')
   const accounts = argument('--accounts')
+  const batch = argument('--batch')
   const profileAt = process.argv.indexOf('--profile')
   const profileDirectory = profileAt < 0 ? undefined : process.argv[profileAt + 1]
   const figures = await benchLoad({
@@ -265,6 +335,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     ...(seconds === undefined ? {} : { seconds }),
     ...(clients === undefined ? {} : { clients }),
     ...(accounts === undefined ? {} : { accounts }),
+    ...(batch === undefined ? {} : { batch }),
   })
   for (const [measure, result] of loadRows(figures))
     process.stdout.write(`${measure.padEnd(18)}${result}\n`)

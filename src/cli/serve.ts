@@ -44,7 +44,7 @@ export function registerServeCommand(program: Command): void {
     .option('--markets <ids>', 'comma list of the markets this process owns (default: all)')
     .option(
       '--rate-limit <per-second>',
-      'requests per second per key (bursts of twice that; 0: off)',
+      'requests per second per key, a batch counting each command (bursts of twice that; 0: off)',
       '200',
     )
     .option('--snapshot-every <entries>', 'snapshot the engine state every N journal entries')

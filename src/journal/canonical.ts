@@ -4,6 +4,8 @@
  * (decimal values travel as strings), so equal values always encode to equal bytes.
  */
 import { hash } from 'node:crypto'
+import { InvariantError } from '../core/assert.ts'
+import type { Fixed } from '../core/num/fixed.ts'
 
 /** A JSON value as the journal stores it. */
 export type JsonValue =
@@ -45,6 +47,111 @@ export function canonicalJson(value: JsonValue): string {
     case 'undefined':
       throw new TypeError(`canonical JSON cannot encode a ${typeof value}`)
   }
+}
+
+/**
+ * Canonical JSON of plain engine data (results, events): the same text as
+ * `canonicalJson(toCanonicalValue(value))` in one pass, without the intermediate values. Bigints are
+ * `Fixed` decimals written as strings, Maps (keyed by strings, as the engine's are) objects, undefined
+ * fields are left out; a non-finite number is an `InvariantError` (ENG-010) and a number that is not a safe
+ * integer a TypeError, as in the two steps.
+ */
+export function canonicalJsonOfData(value: unknown): string {
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'bigint':
+      return `"${decimalText(value as Fixed)}"`
+    case 'string':
+      return JSON.stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'number':
+      if (!Number.isFinite(value))
+        throw new InvariantError('Invariant: numbers in the state are finite (ENG-010)')
+      if (!Number.isSafeInteger(value))
+        throw new TypeError(`canonical JSON holds safe integers only, got ${value}`)
+      return Object.is(value, -0) ? '0' : String(value)
+    case 'object': {
+      if (Array.isArray(value)) {
+        let text = '['
+        for (let index = 0; index < value.length; index += 1)
+          text += `${index === 0 ? '' : ','}${canonicalJsonOfData(value[index])}`
+        return `${text}]`
+      }
+      let keys: string[]
+      let items: unknown[]
+      if (value instanceof Map) {
+        keys = []
+        items = []
+        for (const [key, item] of value as Map<unknown, unknown>) {
+          keys.push(String(key))
+          items.push(item)
+        }
+      } else {
+        keys = Object.keys(value)
+        items = keys.map((key) => (value as Record<string, unknown>)[key])
+      }
+      const order = codeUnitOrder(keys)
+      let text = '{'
+      let first = true
+      for (const index of order) {
+        const item = items[index]
+        if (item === undefined) continue
+        text += `${first ? '' : ','}${quotedKey(keys[index] as string)}:${canonicalJsonOfData(item)}`
+        first = false
+      }
+      return `${text}}`
+    }
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      break
+  }
+  throw new InvariantError(
+    `Invariant: the state holds plain data only (ENG-010, type=${typeof value})`,
+  )
+}
+
+/** Positions of `keys` in code-unit order (the common case, keys already in order, without a sort). */
+function codeUnitOrder(keys: readonly string[]): number[] {
+  const order = keys.map((_, index) => index)
+  for (let index = 1; index < keys.length; index += 1) {
+    if ((keys[index - 1] as string) > (keys[index] as string))
+      return order.sort((a, b) => compareCodeUnits(keys[a] as string, keys[b] as string))
+  }
+  return order
+}
+
+/** `JSON.stringify(key)`, kept for the few hundred field names data objects use. */
+const quotedKeys = new Map<string, string>()
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key)
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key)
+    if (quotedKeys.size < 1_000) quotedKeys.set(key, quoted)
+  }
+  return quoted
+}
+
+/** Decimal places of `Fixed`, and a zero fraction's text. */
+const FIXED_PLACES = 18
+const ZERO_FRACTION = '0'.repeat(FIXED_PLACES)
+
+/**
+ * `formatFixed(value)` from one `toString` of the scaled integer (no bigint division): the digits
+ * split 18 places from the right, trailing zeros of the fraction dropped.
+ */
+export function decimalText(value: Fixed): string {
+  const negative = value < 0n
+  const digits = (negative ? 0n - value : value).toString()
+  const cut = digits.length - FIXED_PLACES
+  const whole = cut > 0 ? digits.slice(0, cut) : '0'
+  let fraction = cut > 0 ? digits.slice(cut) : (ZERO_FRACTION + digits).slice(-FIXED_PLACES)
+  let end = fraction.length
+  while (end > 0 && fraction.charCodeAt(end - 1) === 48) end -= 1
+  fraction = fraction.slice(0, end)
+  const body = end > 0 ? `${whole}.${fraction}` : whole
+  return negative ? `-${body}` : body
 }
 
 /** Orders strings by UTF-16 code units (what `<` does), independent of locale. */

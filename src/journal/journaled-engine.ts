@@ -12,11 +12,11 @@
  * engine halts, because its state is ahead of the journal: every later call fails with
  * `engine_halted` and a restart recovers from the journal (crash-only).
  */
-import { snapshotState, toCanonicalValue } from '../core/engine/canonical.ts'
+import { snapshotState } from '../core/engine/canonical.ts'
 import { execute } from '../core/engine/execute.ts'
 import type { EngineState } from '../core/engine/state.ts'
 import type { RuleSet } from '../core/rules/rule-set.ts'
-import { canonicalJson, type JsonValue, sha256Hex } from './canonical.ts'
+import { canonicalJsonOfData, type JsonValue, sha256Hex } from './canonical.ts'
 import { encodeCommand, type JournalCommand } from './codec.ts'
 import { headOf, type JournalEntry, type JournalHead, sealEntry } from './entry.ts'
 import { JournalError } from './errors.ts'
@@ -274,10 +274,11 @@ export class JournaledEngine {
       sequence: this.state.lastSequence + 1,
       timestampMs: options.timestampMs,
     })
-    const resultValue = toCanonicalValue(outcome.result) as ResultJson
-    const eventsValue = toCanonicalValue(outcome.events) as JsonValue[]
-    const resultJson = canonicalJson(resultValue)
-    const eventsJson = canonicalJson(eventsValue)
+    // one pass to canonical text; the answer's values are read back from it
+    const resultJson = canonicalJsonOfData(outcome.result)
+    const eventsJson = canonicalJsonOfData(outcome.events)
+    const resultValue = JSON.parse(resultJson) as ResultJson
+    const eventsValue = JSON.parse(eventsJson) as JsonValue[]
     const stateHash = this.hasher.hash(this.state)
     const entry = sealEntry({
       sequence,

@@ -12,7 +12,7 @@ import { sha256Hex } from './canonical.ts'
 import { decodeCommandText, encodeEngineValue } from './codec.ts'
 import type { JournalEntry, JournalHead } from './entry.ts'
 import { isJournalError, JournalError, type JournalErrorCode } from './errors.ts'
-import { ruleSetOfGenesis } from './genesis.ts'
+import { ruleSetOfGenesis, stateHashVersionOfGenesis } from './genesis.ts'
 import { StateHasher, type StateHasherOptions, stateHashOf } from './state-hasher.ts'
 import type { JournalGenesis, JournalSnapshot, JournalStore } from './store.ts'
 import { READ_BATCH, scanVerified } from './verify.ts'
@@ -157,9 +157,11 @@ export async function recoverState(
     )
   }
   const ruleSet = ruleSetOfGenesis(genesis)
+  // the genesis names the definition of the recorded state hashes (JNL-021)
+  const hasherOptions = { ...options.stateHashCheck, version: stateHashVersionOfGenesis(genesis) }
 
   let state: EngineState | null = null
-  let hasher = new StateHasher(options.stateHashCheck)
+  let hasher = new StateHasher(hasherOptions)
   let from: JournalHead | null = null
   let snapshotSequence: number | null = null
   let snapshotRejected: JournalErrorCode | null = null
@@ -185,7 +187,8 @@ export async function recoverState(
       if (!isJournalError(error, 'corrupt_snapshot')) throw error
       snapshotRejected = error.code
       // the rejected snapshot's texts are of no use to the state rebuilt from the genesis
-      hasher = new StateHasher(options.stateHashCheck)
+      hasher.release()
+      hasher = new StateHasher(hasherOptions)
     }
   }
   if (options.verifyFullChain === true && from !== null) {

@@ -1,48 +1,190 @@
 /**
- * The state hash, computed incrementally (docs/spec/journal.md, JNL-003, JNL-020).
+ * The state hash, computed incrementally (docs/spec/journal.md, JNL-003, JNL-020, JNL-021).
  *
- * The state hash is SHA-256 of the engine's canonical state encoding (`encodeStateCanonical`).
- * Encoding the whole state after every journal entry costs time in proportion to the state, while
- * a command changes a few accounts. `StateHasher` keeps the encoded text of each part of the state
- * and re-encodes only the parts whose content changed:
+ * Two definitions exist; a journal's genesis names the one its entries carry (genesis.ts):
  *
- * - each account's text is kept with a fingerprint of its content: the keys and values of its
- *   balance, position and setting maps, positions and settings compared by identity (they are
- *   immutable values the engine replaces when they change, never edits in place);
- * - accounts are grouped in blocks of consecutive ids (in encoding order); a block's joined text is
- *   rebuilt only when one of its accounts changed, and the SHA-256 is fed block by block;
- * - the other maps of the state (prices, funds, pools, the liquidation state's maps) are kept the
- *   same way, walked leaf by leaf (nested maps included, other values by identity);
- * - the rule set's text is kept per rule-set object (rule sets are immutable values).
+ * - version 1: SHA-256 of the engine's canonical state encoding (`encodeStateCanonical`);
+ * - version 2 (new journals): SHA-256 of the *digest text*, the same encoding with the accounts
+ *   and the rule set each replaced by a digest (as a JSON string). The accounts' digest is a tree
+ *   whose shape depends only on which accounts exist: an account's leaf is SHA-256 of its
+ *   `"id":{...}` text; it falls in one of 256 buckets by the first byte of SHA-256 of its id; a
+ *   bucket's digest is SHA-256 of its leaves (ids in code-unit order), a group's of its 16 buckets,
+ *   and the root of the 16 groups. The rule set's digest is SHA-256 of its canonical text.
  *
- * The bytes hashed are exactly the full encoding's, so the hash is the same by construction; the
- * `fullCheckEvery` option also recomputes the full hash every N calls and throws an
- * `InvariantError` if the two differ (a part changed in place where the engine promises a new
- * value). Only SHA-256 itself still reads the whole text: a hash call costs O(changed parts) to
- * encode plus O(state bytes) at SHA-256 speed.
+ * Encoding the whole state after every journal entry costs time in proportion to the state, while a
+ * command changes a few accounts. `StateHasher` keeps the encoded text (version 1) or leaf digest
+ * (version 2) of each account and re-encodes only the accounts the engine touched since the last
+ * call: it reads a change log that `applyPlan` fills (`startChangeLog`, ENG-013's touched accounts).
+ * A state it has not seen before is encoded whole; accounts added or removed outside the engine are
+ * noticed by their count. The other maps of the state (prices, funds, pools, the liquidation
+ * state's maps) are kept with a fingerprint, walked leaf by leaf (nested maps included, other
+ * values by identity); the rule set's text and digest are kept per rule-set object (rule sets are
+ * immutable values).
+ *
+ * Version 1 still feeds SHA-256 the whole text (O(state bytes) per call); version 2 hashes
+ * O(changed accounts) leaves, their buckets and groups, and a digest text without the accounts.
+ * The `fullCheckEvery` option recomputes the hash from scratch every N calls (`stateHashOf`, its
+ * own code path) and throws an `InvariantError` if the two differ (a part changed in place
+ * without the engine, where the engine promises a new value or a logged change).
  */
-import { createHash, type Hash } from 'node:crypto'
+import { createHash, type Hash, hash as oneShotHash } from 'node:crypto'
 import { InvariantError } from '../core/assert.ts'
 import { encodeCanonical, encodeStateCanonical } from '../core/engine/canonical.ts'
+import { startChangeLog, stopChangeLog } from '../core/engine/state-index.ts'
 import type { AccountState, EngineState } from '../core/engine/state.ts'
 import type { RuleSet } from '../core/rules/rule-set.ts'
-import { compareCodeUnits, sha256Hex } from './canonical.ts'
+import type { Fixed } from '../core/num/fixed.ts'
+import { compareCodeUnits, decimalText, sha256Hex } from './canonical.ts'
 
-/** SHA-256 of the engine's canonical state encoding: the state hash (JNL-003), the full way. */
-export function stateHashOf(state: EngineState): string {
-  return sha256Hex(encodeStateCanonical(state))
+/** Which definition of the state hash (see the module note). */
+export type StateHashVersion = 1 | 2
+
+/** The definition new journals use. */
+export const CURRENT_STATE_HASH_VERSION: StateHashVersion = 2
+
+/** The state hash of `state`, computed from scratch (JNL-003; version 2: JNL-021). */
+export function stateHashOf(
+  state: EngineState,
+  version: StateHashVersion = CURRENT_STATE_HASH_VERSION,
+): string {
+  if (version === 1) return sha256Hex(encodeStateCanonical(state))
+  const buckets: { id: string; leaf: Buffer }[][] = Array.from({ length: BUCKETS }, () => [])
+  // the core's encoder, not the hasher's own (`stateText`): the full check compares the two
+  for (const [id, account] of state.accounts)
+    buckets[bucketOf(id)]?.push({
+      id,
+      leaf: sha256(`${JSON.stringify(id)}:${encodeCanonical(account)}`),
+    })
+  const bucketDigests = buckets.map((leaves) =>
+    sha256(
+      Buffer.concat(leaves.sort((a, b) => compareCodeUnits(a.id, b.id)).map((leaf) => leaf.leaf)),
+    ),
+  )
+  const groupDigests = Array.from({ length: GROUPS }, (_, group) =>
+    sha256(Buffer.concat(bucketDigests.slice(group * GROUP_SIZE, (group + 1) * GROUP_SIZE))),
+  )
+  const accountsDigest = sha256(Buffer.concat(groupDigests)).toString('hex')
+  const parts: string[] = []
+  for (const [key, item] of Object.entries(state).sort(([a], [b]) => compareCodeUnits(a, b))) {
+    if (item === undefined) continue
+    const encoded =
+      key === 'accounts'
+        ? JSON.stringify(accountsDigest)
+        : key === 'rules'
+          ? JSON.stringify(sha256Hex(encodeCanonical(item)))
+          : encodeCanonical(item)
+    parts.push(`${JSON.stringify(key)}:${encoded}`)
+  }
+  return sha256Hex(`{${parts.join(',')}}`)
 }
 
 export interface StateHasherOptions {
   /**
-   * Compare with the full hash (`stateHashOf`) on the first call and every this many calls after
-   * it, throwing an `InvariantError` on a difference; 0 (the default) never compares.
+   * Compare with the hash from scratch (`stateHashOf`) on the first call and every this many calls
+   * after it, throwing an `InvariantError` on a difference; 0 (the default) never compares.
    */
   readonly fullCheckEvery?: number
+  /** The definition to compute (default `CURRENT_STATE_HASH_VERSION`). */
+  readonly version?: StateHashVersion
 }
 
-/** Accounts per block of joined account texts. */
+/** Buckets of the version-2 account tree, and how many buckets a group holds. */
+const BUCKETS = 256
+const GROUP_SIZE = 16
+const GROUPS = BUCKETS / GROUP_SIZE
+
+/** Accounts per block of joined account texts (version 1). */
 const BLOCK_SIZE = 32
+
+/** SHA-256 of a text (UTF-8) or bytes, as 32 bytes. */
+function sha256(data: string | Buffer): Buffer {
+  return oneShotHash('sha256', data, 'buffer')
+}
+
+/** The bucket of an account id in the version-2 tree: the first byte of SHA-256 of the id. */
+function bucketOf(id: string): number {
+  return sha256(id)[0] ?? 0
+}
+
+/** An account's part of the canonical state text: `"id":{...}`. */
+function accountText(id: string, account: AccountState): string {
+  return `${JSON.stringify(id)}:${stateText(account)}`
+}
+
+/**
+ * `encodeCanonical(value)` in one pass (no intermediate values): the same text, object and Map keys
+ * in the order `JSON.stringify` writes the canonical encoder's objects (array-index keys first, in
+ * numeric order, then code-unit order). `stateHashOf` uses `encodeCanonical`, so the full check
+ * compares two encoders.
+ */
+function stateText(value: unknown): string {
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'bigint':
+      return `"${decimalText(value as Fixed)}"`
+    case 'string':
+      return JSON.stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'number':
+      if (!Number.isFinite(value))
+        throw new InvariantError('Invariant: numbers in the state are finite (ENG-010)')
+      return JSON.stringify(value)
+    case 'object': {
+      if (Array.isArray(value)) {
+        let text = '['
+        for (let index = 0; index < value.length; index += 1)
+          text += `${index === 0 ? '' : ','}${stateText(value[index])}`
+        return `${text}]`
+      }
+      let keys: string[]
+      let items: unknown[]
+      if (value instanceof Map) {
+        keys = []
+        items = []
+        for (const [key, item] of value as Map<unknown, unknown>) {
+          keys.push(String(key))
+          items.push(item)
+        }
+      } else {
+        keys = Object.keys(value)
+        items = keys.map((key) => (value as Record<string, unknown>)[key])
+      }
+      let text = '{'
+      let first = true
+      for (const index of jsonOrder(keys)) {
+        const item = items[index]
+        if (item === undefined) continue
+        text += `${first ? '' : ','}${JSON.stringify(keys[index])}:${stateText(item)}`
+        first = false
+      }
+      return `${text}}`
+    }
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      break
+  }
+  throw new InvariantError(
+    `Invariant: the state holds plain data only (ENG-010, type=${typeof value})`,
+  )
+}
+
+/** Positions of `keys` in `compareJsonKeys` order (keys already in that order: no sort). */
+function jsonOrder(keys: readonly string[]): number[] {
+  const order = keys.map((_, index) => index)
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index] as string
+    const code = key.charCodeAt(0)
+    // a key that may be an array index, or one out of order: sort them all
+    if ((code >= 48 && code <= 57) || (index > 0 && (keys[index - 1] as string) > key))
+      return order.sort((a, b) => compareJsonKeys(keys[a] as string, keys[b] as string))
+  }
+  return order
+}
+
+/** The digest of an empty bucket. */
+const EMPTY_DIGEST = sha256(Buffer.alloc(0))
 
 /** Marks the start of a map in a fingerprint (never equal to a value of the state). */
 const MAP_MARK = Symbol('map')
@@ -104,14 +246,6 @@ interface KeptText {
   text: string
 }
 
-/** An account's `"id":{...}` text, its fingerprint and the block it is written in. */
-interface KeptAccount extends KeptText {
-  /** The account object the fingerprint was taken of, and whether it has the usual four fields. */
-  object: AccountState | null
-  usualShape: boolean
-  block: AccountBlock | null
-}
-
 /** Consecutive accounts (in encoding order) whose texts are joined and hashed together. */
 interface AccountBlock {
   readonly ids: string[]
@@ -146,14 +280,37 @@ function compareJsonKeys(a: string, b: string): number {
   return compareCodeUnits(a, b)
 }
 
-/** Keeps the encoded parts of one engine state's canonical text; see the module note. */
+/** What is kept of one account: its text (version 1) or leaf digest (version 2), and its place. */
+interface KeptAccount {
+  /** Version 1: the `"id":{...}` text and the block it is written in. */
+  text: string
+  block: AccountBlock | null
+  /** Version 2: the leaf digest and the bucket (index into the buckets). */
+  leaf: Buffer
+  bucket: number
+}
+
+/** A bucket of the version-2 tree: its ids in code-unit order and its digest (null: recompute). */
+interface Bucket {
+  readonly ids: string[]
+  digest: Buffer | null
+}
+
+/** Keeps the encoded parts of one engine state's hash; see the module note. */
 export class StateHasher {
+  readonly version: StateHashVersion
   private readonly fullCheckEvery: number
   private calls = 0
-  /** Per account id: fingerprint, `"id":{...}` text and block. */
+  /** The state whose accounts are kept, and the change log its engine fills. */
+  private tracked: { readonly state: EngineState; readonly log: Set<string> } | null = null
+  /** Per account id: text or leaf digest, and its block or bucket. */
   private readonly accounts = new Map<string, KeptAccount>()
-  /** The accounts in encoding order, in blocks of about BLOCK_SIZE. */
+  /** Version 1: the accounts in encoding order, in blocks of about BLOCK_SIZE. */
   private blocks: AccountBlock[] = []
+  /** Version 2: the buckets, the group digests (null: recompute) and the root as hex. */
+  private buckets: Bucket[] = []
+  private groups: (Buffer | null)[] = []
+  private accountsDigest: string | null = null
   private readonly fingerprint = new Fingerprint()
   /** Texts of the other maps and containers, by path. */
   private readonly kept = new Map<string, KeptText>()
@@ -174,11 +331,35 @@ export class StateHasher {
       throw new RangeError(
         `Condition failed: fullCheckEvery is a whole number ≥ 0, got ${String(every)}`,
       )
+    const version = options.version ?? CURRENT_STATE_HASH_VERSION
+    if (version !== 1 && version !== 2)
+      throw new RangeError(`Condition failed: version is 1 or 2, got ${String(version)}`)
     this.fullCheckEvery = every
+    this.version = version
   }
 
-  /** The state hash of `state`: equal to `stateHashOf(state)`. */
+  /** The state hash of `state`: equal to `stateHashOf(state, version)`. */
   hash(state: EngineState): string {
+    this.syncAccounts(state)
+    const digest = this.version === 1 ? this.hashVersion1(state) : this.hashVersion2(state)
+    if (this.fullCheckEvery > 0 && this.calls % this.fullCheckEvery === 0) {
+      const full = stateHashOf(state, this.version)
+      if (full !== digest)
+        throw new InvariantError(
+          `Invariant: the incremental state hash equals the full one (JNL-020, version=${this.version}, call=${this.calls + 1}, incremental=${digest}, full=${full})`,
+        )
+    }
+    this.calls += 1
+    return digest
+  }
+
+  /** Stops reading the state's change log (the hasher may still be used; it starts over). */
+  release(): void {
+    if (this.tracked !== null) stopChangeLog(this.tracked.state, this.tracked.log)
+    this.tracked = null
+  }
+
+  private hashVersion1(state: EngineState): string {
     const sha = createHash('sha256')
     // text is gathered and fed in as few pieces as possible: each update has a fixed cost
     let text = '{'
@@ -189,25 +370,158 @@ export class StateHasher {
       if (value === undefined) continue
       text += `${first ? '' : ','}${JSON.stringify(key)}:`
       first = false
-      if (key === 'accounts' && value instanceof Map) {
+      if (key === 'accounts') {
         sha.update(`${text}{`)
-        this.updateAccounts(sha, value as ReadonlyMap<string, AccountState>)
+        this.feedAccountBlocks(sha)
         text = '}'
       } else {
         text += this.textOf(key, value)
       }
     }
     sha.update(`${text}}`)
-    const digest = sha.digest('hex')
-    if (this.fullCheckEvery > 0 && this.calls % this.fullCheckEvery === 0) {
-      const full = stateHashOf(state)
-      if (full !== digest)
-        throw new InvariantError(
-          `Invariant: the incremental state hash equals the full one (JNL-020, call=${this.calls + 1}, incremental=${digest}, full=${full})`,
-        )
+    return sha.digest('hex')
+  }
+
+  private hashVersion2(state: EngineState): string {
+    let text = '{'
+    let first = true
+    const record = state as unknown as Record<string, unknown>
+    for (const key of this.sortedStateKeys(state)) {
+      const value = record[key]
+      if (value === undefined) continue
+      text += `${first ? '' : ','}${JSON.stringify(key)}:`
+      first = false
+      if (key === 'accounts') text += JSON.stringify(this.rootDigest())
+      else if (key === 'rules') text += JSON.stringify(this.rulesDigest(value as RuleSet))
+      else text += this.textOf(key, value)
     }
-    this.calls += 1
-    return digest
+    return sha256Hex(`${text}}`)
+  }
+
+  /**
+   * Brings the kept accounts up to date: everything for a state not seen before, else the accounts
+   * in the change log (and, when the count differs, those added or removed outside the engine).
+   */
+  private syncAccounts(state: EngineState): void {
+    const accounts = state.accounts
+    if (this.tracked?.state !== state) {
+      this.release()
+      this.tracked = { state, log: startChangeLog(state) }
+      this.accounts.clear()
+      this.blocks = []
+      this.buckets = Array.from({ length: BUCKETS }, () => ({ ids: [], digest: null }))
+      this.groups = Array.from({ length: GROUPS }, () => null)
+      this.accountsDigest = null
+      for (const [id, account] of accounts) this.encodeAccount(id, account)
+      return
+    }
+    const log = this.tracked.log
+    for (const id of log) {
+      const account = accounts.get(id)
+      if (account !== undefined) this.encodeAccount(id, account)
+      else this.removeAccount(id)
+    }
+    log.clear()
+    if (accounts.size !== this.accounts.size) {
+      for (const id of [...this.accounts.keys()]) if (!accounts.has(id)) this.removeAccount(id)
+      for (const [id, account] of accounts)
+        if (!this.accounts.has(id)) this.encodeAccount(id, account)
+    }
+  }
+
+  /** (Re-)encodes one account and marks its block or bucket for rebuilding. */
+  private encodeAccount(id: string, account: AccountState): void {
+    const text = accountText(id, account)
+    let kept = this.accounts.get(id)
+    if (kept === undefined) {
+      kept = { text: '', block: null, leaf: EMPTY_DIGEST, bucket: 0 }
+      this.accounts.set(id, kept)
+      if (this.version === 1) this.insertInBlock(id, kept)
+      else this.insertInBucket(id, kept)
+    }
+    if (this.version === 1) {
+      kept.text = text
+      if (kept.block !== null) kept.block.bytes = null
+    } else {
+      kept.leaf = sha256(text)
+      this.invalidateBucket(kept.bucket)
+    }
+  }
+
+  private removeAccount(id: string): void {
+    const kept = this.accounts.get(id)
+    if (kept === undefined) return
+    this.accounts.delete(id)
+    if (this.version === 1) {
+      const block = kept.block
+      if (block === null) return
+      block.ids.splice(block.ids.indexOf(id), 1)
+      block.bytes = null
+      if (block.ids.length === 0) this.blocks.splice(this.blocks.indexOf(block), 1)
+      return
+    }
+    const bucket = this.buckets[kept.bucket]
+    if (bucket === undefined) return
+    bucket.ids.splice(bucket.ids.indexOf(id), 1)
+    this.invalidateBucket(kept.bucket)
+  }
+
+  private invalidateBucket(index: number): void {
+    const bucket = this.buckets[index]
+    if (bucket !== undefined) bucket.digest = null
+    this.groups[Math.floor(index / GROUP_SIZE)] = null
+    this.accountsDigest = null
+  }
+
+  private insertInBucket(id: string, kept: KeptAccount): void {
+    kept.bucket = bucketOf(id)
+    const bucket = this.buckets[kept.bucket]
+    if (bucket === undefined) return
+    let at = 0
+    let end = bucket.ids.length
+    while (at < end) {
+      const middle = (at + end) >> 1
+      if (compareCodeUnits(bucket.ids[middle] ?? '', id) < 0) at = middle + 1
+      else end = middle
+    }
+    bucket.ids.splice(at, 0, id)
+  }
+
+  /** The version-2 accounts digest, recomputing the buckets and groups that changed. */
+  private rootDigest(): string {
+    if (this.accountsDigest !== null) return this.accountsDigest
+    for (let group = 0; group < GROUPS; group += 1) {
+      if (this.groups[group] !== null) continue
+      const digests: Buffer[] = []
+      for (let index = group * GROUP_SIZE; index < (group + 1) * GROUP_SIZE; index += 1) {
+        const bucket = this.buckets[index]
+        if (bucket === undefined) continue
+        if (bucket.digest === null) {
+          const leaves: Buffer[] = []
+          for (const id of bucket.ids) leaves.push(this.accounts.get(id)?.leaf ?? EMPTY_DIGEST)
+          bucket.digest = sha256(Buffer.concat(leaves))
+        }
+        digests.push(bucket.digest)
+      }
+      this.groups[group] = sha256(Buffer.concat(digests))
+    }
+    this.accountsDigest = sha256(Buffer.concat(this.groups as Buffer[])).toString('hex')
+    return this.accountsDigest
+  }
+
+  /** The version-1 account texts, `"id":{...},...` in encoding order, block by block. */
+  private feedAccountBlocks(sha: Hash): void {
+    let first = true
+    for (const block of this.blocks) {
+      if (block.bytes === null) {
+        const texts: string[] = []
+        for (const id of block.ids) texts.push(this.accounts.get(id)?.text ?? '')
+        block.bytes = Buffer.from(texts.join(','), 'utf8')
+      }
+      if (!first) sha.update(COMMA)
+      sha.update(block.bytes)
+      first = false
+    }
   }
 
   /** The top-level keys, sorted as `encodeStateCanonical` sorts them (plain code-unit order). */
@@ -226,7 +540,7 @@ export class StateHasher {
     if (value instanceof Map) return this.mapText(key, value)
     if (typeof value === 'object' && value !== null && !Array.isArray(value))
       return this.containerText(key, value as Record<string, unknown>)
-    return encodeCanonical(value)
+    return stateText(value)
   }
 
   private rulesText(rules: RuleSet): string {
@@ -238,6 +552,18 @@ export class StateHasher {
     return text
   }
 
+  /** Version 2: SHA-256 of the rule set's canonical text, kept per rule-set object. */
+  private rulesDigest(rules: RuleSet): string {
+    let digest = this.rulesDigests.get(rules)
+    if (digest === undefined) {
+      digest = sha256Hex(encodeCanonical(rules))
+      this.rulesDigests.set(rules, digest)
+    }
+    return digest
+  }
+
+  private readonly rulesDigests = new WeakMap<RuleSet, string>()
+
   /** A map's text, re-encoded only when a key or value changed. */
   private mapText(path: string, map: ReadonlyMap<unknown, unknown>): string {
     let kept = this.kept.get(path)
@@ -247,7 +573,7 @@ export class StateHasher {
     }
     const fingerprint = this.fingerprint.reset(kept.parts)
     fingerprint.addMap(map)
-    if (!fingerprint.finish()) kept.text = encodeCanonical(map)
+    if (!fingerprint.finish()) kept.text = stateText(map)
     return kept.text
   }
 
@@ -257,8 +583,7 @@ export class StateHasher {
     for (const key of this.keyOrder(path, Object.keys(container))) {
       const value = container[key]
       if (value === undefined) continue
-      const text =
-        value instanceof Map ? this.mapText(`${path}.${key}`, value) : encodeCanonical(value)
+      const text = value instanceof Map ? this.mapText(`${path}.${key}`, value) : stateText(value)
       texts.push(`${JSON.stringify(key)}:${text}`)
     }
     return `{${texts.join(',')}}`
@@ -278,50 +603,8 @@ export class StateHasher {
     return order
   }
 
-  /** Feeds `"id":{...},...` of every account, in encoding order, block by block. */
-  private updateAccounts(sha: Hash, accounts: ReadonlyMap<string, AccountState>): void {
-    let seen = 0
-    for (const [id, account] of accounts) {
-      let kept = this.accounts.get(id)
-      if (kept === undefined) {
-        kept = { parts: [], text: '', object: null, usualShape: false, block: null }
-        this.accounts.set(id, kept)
-        this.insert(id, kept)
-      }
-      seen += 1
-      if (kept.object !== account) {
-        kept.object = account
-        kept.usualShape = hasUsualShape(account)
-      }
-      const fingerprint = this.fingerprint.reset(kept.parts)
-      if (kept.usualShape) {
-        fingerprint.add(account.id)
-        fingerprint.addMap(account.balances)
-        fingerprint.addMap(account.positions)
-        fingerprint.addMap(account.settings)
-      } else addFields(fingerprint, account)
-      if (!fingerprint.finish()) {
-        kept.text = `${JSON.stringify(id)}:${encodeCanonical(account)}`
-        if (kept.block !== null) kept.block.bytes = null
-      }
-    }
-    if (seen !== this.accounts.size)
-      for (const [id, kept] of this.accounts) if (!accounts.has(id)) this.remove(id, kept)
-    let first = true
-    for (const block of this.blocks) {
-      if (block.bytes === null) {
-        const texts: string[] = []
-        for (const id of block.ids) texts.push(this.accounts.get(id)?.text ?? '')
-        block.bytes = Buffer.from(texts.join(','), 'utf8')
-      }
-      if (!first) sha.update(COMMA)
-      sha.update(block.bytes)
-      first = false
-    }
-  }
-
-  /** Puts a new account in its block, splitting a block that grew to twice the usual size. */
-  private insert(id: string, kept: KeptAccount): void {
+  /** Version 1: puts a new account in its block, splitting a block that grew to twice the usual size. */
+  private insertInBlock(id: string, kept: KeptAccount): void {
     const blocks = this.blocks
     // the first block whose last id comes after `id` (or the last block)
     let low = 0
@@ -355,39 +638,5 @@ export class StateHasher {
       }
       blocks.splice(blocks.indexOf(block) + 1, 0, moved)
     }
-  }
-
-  /** Takes an account that is gone out of its block. */
-  private remove(id: string, kept: KeptAccount): void {
-    this.accounts.delete(id)
-    const block = kept.block
-    if (block === null) return
-    block.ids.splice(block.ids.indexOf(id), 1)
-    block.bytes = null
-    if (block.ids.length === 0) this.blocks.splice(this.blocks.indexOf(block), 1)
-  }
-}
-
-/** Whether an account has exactly the fields id, balances, positions and settings, as own fields. */
-function hasUsualShape(account: AccountState): boolean {
-  const keys = Object.keys(account)
-  return (
-    keys.length === 4 &&
-    ['balances', 'id', 'positions', 'settings'].every((key) => Object.hasOwn(account, key)) &&
-    account.balances instanceof Map &&
-    account.positions instanceof Map &&
-    account.settings instanceof Map
-  )
-}
-
-/** An object's leaves: each own field, maps walked, other values by identity. */
-function addFields(fingerprint: Fingerprint, account: AccountState): void {
-  const record = account as unknown as Record<string, unknown>
-  for (const key in record) {
-    if (!Object.hasOwn(record, key)) continue
-    fingerprint.add(key)
-    const value = record[key]
-    if (value instanceof Map) fingerprint.addMap(value)
-    else fingerprint.add(value)
   }
 }

@@ -3,7 +3,6 @@
  * accounts, executes the timeline with increasing sequence numbers, checks every `expect:` block
  * and each step's result, and reports the final state, the event log and the state hash.
  */
-import { createHash } from 'node:crypto'
 import { assert } from '../core/assert.ts'
 import {
   type Command,
@@ -11,7 +10,6 @@ import {
   createEngineState,
   type EngineEvent,
   type EngineState,
-  encodeStateCanonical,
   entryPriceOfPosition,
   equityOf,
   execute,
@@ -25,6 +23,7 @@ import {
 } from '../core/loss/default-waterfall.ts'
 import { add, type Fixed, formatFixed, roundToDecimals, ZERO } from '../core/num/fixed.ts'
 import type { RuleSet } from '../core/rules/rule-set.ts'
+import { stateHashOf as journalStateHashOf } from '../journal/state-hasher.ts'
 import { executeLiquidations } from './liquidation-execution.ts'
 import type {
   CoverStressStep,
@@ -76,13 +75,13 @@ export interface ScenarioReport {
   readonly clearing: readonly ClearingReport[]
   readonly checksPassed: number
   readonly failures: readonly CheckFailure[]
-  /** `sha256:` + hex SHA-256 of the canonical state. */
+  /** `sha256:` + the state hash new journals record (docs/spec/journal.md, JNL-021). */
   readonly stateHash: string
 }
 
-/** SHA-256 of the state's canonical JSON, as `sha256:<hex>`. */
+/** The state hash, as a new journal records it (version 2), written `sha256:<hex>`. */
 export function stateHashOf(state: EngineState): string {
-  return `sha256:${createHash('sha256').update(encodeStateCanonical(state)).digest('hex')}`
+  return `sha256:${journalStateHashOf(state)}`
 }
 
 function matches(expected: ExpectedDecimal, found: Fixed): boolean {

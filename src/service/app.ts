@@ -13,9 +13,16 @@ import { streamSSE } from 'hono/streaming'
 import { ruleSetToJson } from '../core/rules/parse.ts'
 import { diffRuleSets } from '../core/rules/diff.ts'
 import { decodeCommand, type JournalCommand } from '../journal/codec.ts'
+import type { SubmitOutcome } from '../journal/journaled-engine.ts'
 import { explainAccount, explainEntry } from '../journal/explain.ts'
 import { loadRuleSet, validateWithOverrides } from '../presets/index.ts'
-import { errorBody, ServiceError, type ServiceIssue, statusOfCode } from './errors.ts'
+import {
+  type ErrorBody,
+  errorBody,
+  ServiceError,
+  type ServiceIssue,
+  statusOfCode,
+} from './errors.ts'
 import type { ApiKeyRecord, Role } from './keys.ts'
 import { RateLimiter, type RateLimitOptions } from './rate-limit.ts'
 import type { RiskService } from './risk-service.ts'
@@ -112,6 +119,41 @@ function zodIssues(error: z.ZodError): ServiceIssue[] {
     path: issue.path.map(String).join('.'),
     message: issue.message,
   }))
+}
+
+/** The result of one command of a batch (SVC-046). */
+type BatchItemResult =
+  | ({ readonly status: 200 } & SubmitOutcome)
+  | {
+      readonly status: number
+      readonly sequence: number | null
+      readonly error: ErrorBody['error']
+    }
+
+/** A batch command's failure, its issue paths inside the batch (`at` is the command's path). */
+function failedItem(error: ServiceError, sequence: number | null, at: string): BatchItemResult {
+  const issues = error.issues?.map((issue) => ({
+    ...issue,
+    path: issue.path === '' ? at : `${at}.${issue.path}`,
+  }))
+  return {
+    status: error.status,
+    sequence,
+    error: errorBody(error.code, error.message, issues).error,
+  }
+}
+
+/** The error of a command the engine (422) or the journal's stream checks (409) refused. */
+function refusalError(outcome: SubmitOutcome): ServiceError {
+  const status = outcome.result.status
+  const context = Object.entries(outcome.result)
+    .filter(([name]) => name !== 'status')
+    .map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(', ')
+  return new ServiceError(
+    status as 'insufficient_balance',
+    `the command was refused: ${status}${context === '' ? '' : ` (${context})`}${outcome.sequence === null ? '' : `; journaled as entry ${outcome.sequence}`}`,
+  )
 }
 
 /** The public paths: no key needed (SVC-022). */
@@ -248,6 +290,8 @@ export function createApp(options: AppOptions): App {
     readonly body?: z.ZodType
     /** Media type of the success answer (default JSON). */
     readonly produces?: 'application/json' | 'text/html' | 'text/event-stream'
+    /** Schema of the success answer, when documented. */
+    readonly answer?: z.ZodType
   }
   interface Input {
     readonly params: Record<string, string>
@@ -276,7 +320,7 @@ export function createApp(options: AppOptions): App {
       responses: {
         200: {
           description: 'success',
-          content: { [spec.produces ?? 'application/json']: { schema: {} } },
+          content: { [spec.produces ?? 'application/json']: { schema: spec.answer ?? {} } },
         },
         ...errorResponses,
       },
@@ -314,20 +358,65 @@ export function createApp(options: AppOptions): App {
     const outcome = await service.submit(command, key)
     if (outcome.sequence !== null) c.header('Lor-Sequence', String(outcome.sequence))
     if (outcome.duplicate) c.header('Idempotent-Replayed', 'true')
-    const status = outcome.result.status
-    if (status !== 'ok') {
-      const context = Object.entries(outcome.result)
-        .filter(([name]) => name !== 'status')
-        .map(
-          ([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
-        )
-        .join(', ')
+    if (outcome.result.status !== 'ok') throw refusalError(outcome)
+    return jsonResponse(c, outcome)
+  }
+
+  /** Checks a wire command that names a rule change: admin keys only, authored by the key. */
+  const checkRulesChangeWire = (c: Context<AppEnv>, wire: Record<string, unknown>): void => {
+    if (wire.type !== 'rules_change') return
+    const key = c.get('key')
+    if (key.role !== 'admin') throw new ServiceError('forbidden', 'rule changes need an admin key')
+    if (wire.author !== key.name)
       throw new ServiceError(
-        status as 'insufficient_balance',
-        `the command was refused: ${status}${context === '' ? '' : ` (${context})`}${outcome.sequence === null ? '' : `; journaled as entry ${outcome.sequence}`}`,
+        'invalid_request',
+        'the author of a rule change is the name of the key that submits it',
+        {
+          issues: [
+            {
+              code: 'author_not_key_name',
+              path: 'author',
+              message: `author must be "${key.name}"`,
+            },
+          ],
+        },
+      )
+  }
+
+  /**
+   * One command of a batch (SVC-046): decoded and checked like `POST /v1/commands`, then journaled;
+   * every failure becomes that command's result in the one error format, with field paths from the
+   * batch (`commands.<i>.command.<field>`).
+   */
+  const submitBatchItem = async (
+    c: Context<AppEnv>,
+    item: z.infer<typeof schemas.CommandBatchBody>['commands'][number],
+    index: number,
+  ): Promise<BatchItemResult> => {
+    const at = `commands.${index}.command`
+    try {
+      const wire = item.command as Record<string, unknown>
+      checkRulesChangeWire(c, wire)
+      const decoded = decodeCommand(wire)
+      if (!decoded.ok)
+        throw new ServiceError('invalid_request', 'the command is not valid', {
+          issues: decoded.issues,
+        })
+      const outcome = await service.submit(decoded.command, item.idempotencyKey)
+      if (outcome.result.status !== 'ok')
+        return failedItem(refusalError(outcome), outcome.sequence, at)
+      return { status: 200, ...outcome }
+    } catch (error) {
+      if (error instanceof ServiceError) return failedItem(error, null, at)
+      process.stderr.write(
+        `lor serve: batch command ${index}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      )
+      return failedItem(
+        new ServiceError('internal_error', 'an unexpected error occurred'),
+        null,
+        at,
       )
     }
-    return jsonResponse(c, outcome)
   }
 
   app.get('/health', (c) =>
@@ -441,23 +530,57 @@ export function createApp(options: AppOptions): App {
     },
     (c, { body }) => {
       const wire = body as Record<string, unknown>
-      if (wire.type === 'rules_change' && c.get('key').role !== 'admin')
-        throw new ServiceError('forbidden', 'rule changes need an admin key')
-      if (wire.type === 'rules_change' && wire.author !== c.get('key').name)
+      checkRulesChangeWire(c, wire)
+      return submitWire(c, wire)
+    },
+  )
+  define(
+    {
+      method: 'post',
+      path: '/v1/commands/batch',
+      access: 'operate',
+      summary: `Submit up to ${schemas.MAX_BATCH_COMMANDS} commands in the journal wire form, in order; each is validated, journaled and answered on its own (a rate-limit token per command; rules_change: admin only)`,
+      tag: 'commands',
+      body: schemas.CommandBatchBody,
+      answer: schemas.CommandBatchResultSchema,
+    },
+    async (c, { body }) => {
+      const { commands } = body as z.infer<typeof schemas.CommandBatchBody>
+      if (c.req.header('idempotency-key') !== undefined)
+        throw new ServiceError('invalid_request', 'a batch has no Idempotency-Key header', {
+          issues: [
+            {
+              code: 'idempotency_key_per_command',
+              path: 'Idempotency-Key',
+              message: 'give each command its own idempotencyKey',
+            },
+          ],
+        })
+      // the request took one token; a batch takes one per command (SVC-046)
+      const burst = limiter.burst
+      if (burst > 0 && commands.length > burst)
         throw new ServiceError(
           'invalid_request',
-          'the author of a rule change is the name of the key that submits it',
+          'the batch is larger than the rate limit allows',
           {
             issues: [
               {
-                code: 'author_not_key_name',
-                path: 'author',
-                message: `author must be "${c.get('key').name}"`,
+                code: 'batch_above_burst',
+                path: 'commands',
+                message: `at most ${burst} commands per batch under this service's rate limit`,
               },
             ],
           },
         )
-      return submitWire(c, wire)
+      const wait = limiter.take(c.get('key').id, commands.length - 1)
+      if (wait !== null)
+        throw new ServiceError('rate_limited', 'too many commands for this key', {
+          headers: { 'Retry-After': String(wait) },
+        })
+      // submitted in order before any is awaited: they are journaled in this order and committed
+      // together (group commit)
+      const pending = commands.map((item, index) => submitBatchItem(c, item, index))
+      return jsonResponse(c, { results: await Promise.all(pending) })
     },
   )
   define(

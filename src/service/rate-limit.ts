@@ -1,7 +1,8 @@
 /**
- * Rate limits per API key (docs/spec/service.md, SVC-024): a token bucket of `burst` tokens refilled
- * at `perSecond` tokens a second. A request takes one token; without one it is answered 429 with
- * Retry-After, the whole seconds until a token is back.
+ * Rate limits per API key (docs/spec/service.md, SVC-024, SVC-046): a token bucket of `burst` tokens
+ * refilled at `perSecond` tokens a second. A request takes one token and a command batch one per
+ * command; without enough it is answered 429 with Retry-After, the whole seconds until they are
+ * back.
  */
 
 /** Limits of every key; `perSecond` 0 switches limiting off. */
@@ -27,19 +28,27 @@ export class RateLimiter {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Takes a token for `keyId`: null when allowed, else the seconds to wait. */
-  take(keyId: string): number | null {
-    if (this.options.perSecond <= 0) return null
+  /** The most tokens one call may take (0: no limit). */
+  get burst(): number {
+    return this.options.perSecond <= 0 ? 0 : this.options.burst
+  }
+
+  /**
+   * Takes `count` tokens (default 1, at most `burst`) for `keyId`, all or none: null when allowed,
+   * else the seconds to wait.
+   */
+  take(keyId: string, count = 1): number | null {
+    if (this.options.perSecond <= 0 || count <= 0) return null
     const now = this.now()
     const bucket = this.buckets.get(keyId) ?? { tokens: this.options.burst, updatedMs: now }
     const elapsed = Math.max(0, now - bucket.updatedMs) / 1000
     bucket.tokens = Math.min(this.options.burst, bucket.tokens + elapsed * this.options.perSecond)
     bucket.updatedMs = now
     this.buckets.set(keyId, bucket)
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1
+    if (bucket.tokens >= count) {
+      bucket.tokens -= count
       return null
     }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.options.perSecond))
+    return Math.max(1, Math.ceil((count - bucket.tokens) / this.options.perSecond))
   }
 }

@@ -25,7 +25,7 @@ export const Id = z.string().regex(PRINTABLE, '1 to 128 printable characters')
 export const Liquidity = z.enum(['maker', 'taker'])
 
 export const PriceBody = z
-  .object({ market: Id, mark: Decimal, index: Decimal.optional() })
+  .object({ market: Id, mark: Decimal, index: Decimal.optional(), volatility: Decimal.optional() })
   .strict()
   .openapi('PriceCommand')
 
@@ -88,6 +88,32 @@ export const RulesChangeBody = z
 /** Any command in the journal's wire form (docs/journal.md); checked by the codec. */
 export const WireCommandBody = z.object({ type: z.string() }).passthrough().openapi('WireCommand')
 
+/** The most commands one batch may hold (SVC-046). */
+export const MAX_BATCH_COMMANDS = 1_000
+
+/** A command batch: commands in the journal's wire form, each with its own idempotency key. */
+export const CommandBatchBody = z
+  .object({
+    commands: z
+      .array(
+        z
+          .object({
+            idempotencyKey: z
+              .string()
+              .min(1)
+              .max(200)
+              .optional()
+              .openapi({ description: 'as the Idempotency-Key header of a single command' }),
+            command: WireCommandBody,
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(MAX_BATCH_COMMANDS),
+  })
+  .strict()
+  .openapi('CommandBatch')
+
 export const CreateKeyBody = z
   .object({
     name: z.string().regex(PRINTABLE),
@@ -138,6 +164,27 @@ export const ErrorSchema = z
     }),
   })
   .openapi('Error')
+
+/** What a batch answers: one result per command, in order (SVC-046). */
+export const CommandBatchResultSchema = z
+  .object({
+    results: z.array(
+      z.object({
+        status: z.number().int().openapi({
+          description:
+            'the HTTP status the command would have had on its own (200, 400, 409, 422, …)',
+        }),
+        sequence: z.number().int().nullable().openapi({
+          description: 'its journal entry; null when it was not journaled',
+        }),
+        duplicate: z.boolean().optional(),
+        result: z.record(z.string(), z.unknown()).optional(),
+        events: z.array(z.record(z.string(), z.unknown())).optional(),
+        error: ErrorSchema.shape.error.optional(),
+      }),
+    ),
+  })
+  .openapi('CommandBatchResult')
 
 export const CommandOutcomeSchema = z
   .object({

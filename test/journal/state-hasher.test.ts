@@ -1,8 +1,11 @@
 /**
- * The incremental state hash (docs/spec/journal.md, JNL-020): after any sequence of commands it
- * equals the full hash (SHA-256 of `encodeStateCanonical`), its full check catches a part changed
- * in place, and the journaled engine halts on such a broken invariant.
+ * The incremental state hash (docs/spec/journal.md, JNL-020, JNL-021): after any sequence of
+ * commands it equals the hash computed from scratch, in both definitions (version 1: SHA-256 of
+ * `encodeStateCanonical`; version 2: the digest text with the account tree), its full check catches
+ * a part changed in place, and the journaled engine halts on such a broken invariant. Version 2 is
+ * spelled out here once more, independently, and journals of either version replay to their hashes.
  */
+import { hash as oneShotHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,14 +13,16 @@ import { fc } from '@fast-check/vitest'
 import { afterEach, describe, expect, it } from 'vitest'
 import { InvariantError } from '../../src/core/assert.ts'
 import type { Command } from '../../src/core/engine/commands.ts'
+import { encodeCanonical, encodeStateCanonical } from '../../src/core/engine/canonical.ts'
 import { execute } from '../../src/core/engine/execute.ts'
 import { createEngineState, emptyAccount, type EngineState } from '../../src/core/engine/state.ts'
 import { type Fixed, fixedOf } from '../../src/core/num/fixed.ts'
 import { isJournalError } from '../../src/journal/errors.ts'
+import { genesisOf } from '../../src/journal/genesis.ts'
 import { JournaledEngine } from '../../src/journal/journaled-engine.ts'
 import { recoverState } from '../../src/journal/replay.ts'
 import { openSqliteStore } from '../../src/journal/sqlite-store.ts'
-import { StateHasher, stateHashOf } from '../../src/journal/state-hasher.ts'
+import { StateHasher, type StateHashVersion, stateHashOf } from '../../src/journal/state-hasher.ts'
 import { smallRuleSet } from './small-rules.ts'
 import { workloadRuleSet } from './workload.ts'
 
@@ -143,23 +148,76 @@ function run(state: EngineState, command: Command, index: number): void {
 }
 
 describe('incremental state hash (JNL-020)', () => {
-  it('JNL-020: equals the full hash after every command of a random sequence (property)', () => {
+  it('JNL-020, JNL-021: equals the full hash after every command of a random sequence, both versions (property)', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...RULE_SETS),
+        fc.constantFrom<StateHashVersion>(1, 2),
         fc.array(commandArbitrary, { minLength: 1, maxLength: 80 }),
-        (ruleSet, commands) => {
+        (ruleSet, version, commands) => {
           const state = createEngineState(ruleSet)
-          const hasher = new StateHasher()
-          expect(hasher.hash(state)).toBe(stateHashOf(state))
+          const hasher = new StateHasher({ version })
+          expect(hasher.hash(state)).toBe(stateHashOf(state, version))
           commands.forEach((command, index) => {
             run(state, command, index)
-            expect(hasher.hash(state)).toBe(stateHashOf(state))
+            expect(hasher.hash(state)).toBe(stateHashOf(state, version))
           })
         },
       ),
-      { numRuns: 60, seed: 20_261_124 },
+      { numRuns: 80, seed: 20_261_124 },
     )
+  })
+
+  it('JNL-021: version 2 is SHA-256 of the digest text over the account tree, as spelled out in the spec', () => {
+    const state = createEngineState(smallRuleSet())
+    ACCOUNTS.forEach((id, index) =>
+      run(state, { type: 'deposit', account: id, asset: 'USDT', amount: money('7') }, index),
+    )
+    run(state, { type: 'mark_price', market: 'BTCUSDT', mark: money('30000') }, 20)
+    const sha = (data: string | Buffer): Buffer => oneShotHash('sha256', data, 'buffer')
+    const buckets: string[][] = Array.from({ length: 256 }, () => [])
+    for (const id of state.accounts.keys()) buckets[sha(id)[0] ?? 0]?.push(id)
+    const bucketDigests = buckets.map((ids) =>
+      sha(
+        Buffer.concat(
+          ids
+            .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+            .map((id) => sha(`${JSON.stringify(id)}:${encodeCanonical(state.accounts.get(id))}`)),
+        ),
+      ),
+    )
+    const groups = Array.from({ length: 16 }, (_, group) =>
+      sha(Buffer.concat(bucketDigests.slice(16 * group, 16 * group + 16))),
+    )
+    const accountsDigest = sha(Buffer.concat(groups)).toString('hex')
+    // the digest text is the canonical state text with accounts and rules replaced by digests
+    const full = JSON.parse(encodeStateCanonical(state)) as Record<string, unknown>
+    full.accounts = accountsDigest
+    full.rules = sha(encodeCanonical(state.rules)).toString('hex')
+    const expected = sha(JSON.stringify(full)).toString('hex')
+    expect(stateHashOf(state, 2)).toBe(expected)
+    expect(new StateHasher({ version: 2 }).hash(state)).toBe(expected)
+    expect(stateHashOf(state, 1)).toBe(sha(encodeStateCanonical(state)).toString('hex'))
+    expect(stateHashOf(state)).toBe(expected)
+  })
+
+  it('JNL-021: the account tree depends on which accounts exist, not on the order they came in', () => {
+    const opened = (ids: readonly string[]): EngineState => {
+      const state = createEngineState(smallRuleSet())
+      ids.forEach((id) =>
+        run(state, { type: 'deposit', account: id, asset: 'USDT', amount: money('3') }, 0),
+      )
+      return state
+    }
+    const ids = Array.from({ length: 400 }, (_, index) => `acct-${index}`)
+    const forward = opened(ids)
+    const backward = opened([...ids].reverse())
+    const hasher = new StateHasher()
+    expect(hasher.hash(forward)).toBe(stateHashOf(forward))
+    expect(new StateHasher().hash(backward)).toBe(hasher.hash(forward))
+    run(forward, { type: 'deposit', account: 'acct-7', asset: 'USDT', amount: money('1') }, 1)
+    expect(hasher.hash(forward)).not.toBe(stateHashOf(backward))
+    expect(hasher.hash(forward)).toBe(stateHashOf(forward))
   })
 
   it('JNL-020: the random sequences reach liquidations, fund movements and every account id', () => {
@@ -182,24 +240,29 @@ describe('incremental state hash (JNL-020)', () => {
     expect([...reached.accounts].sort()).toEqual([...ACCOUNTS, '@book'].sort())
   })
 
-  it('JNL-020: follows accounts that come and go, in any key order', () => {
-    const state = createEngineState(smallRuleSet())
-    const hasher = new StateHasher({ fullCheckEvery: 1 })
-    const ids = Array.from({ length: 300 }, (_, index) =>
-      index % 3 === 0 ? String(index) : `acct-${index}`,
-    )
-    ids.forEach((id, index) =>
-      run(state, { type: 'deposit', account: id, asset: 'USDT', amount: money('5') }, index),
-    )
-    expect(hasher.hash(state)).toBe(stateHashOf(state))
-    // an account removed and another added keeps the count: the order must still be rebuilt
-    // (the engine never removes accounts; the hasher does not rely on it)
-    state.accounts.delete('acct-100')
-    state.accounts.set('acct-new', emptyAccount('acct-new'))
-    expect(state.accounts.size).toBe(301)
-    expect(hasher.hash(state)).toBe(stateHashOf(state))
-    state.accounts.delete('3')
-    expect(hasher.hash(state)).toBe(stateHashOf(state))
+  it('JNL-020: follows accounts that come and go, in any key order, both versions', () => {
+    for (const version of [1, 2] as const) {
+      const state = createEngineState(smallRuleSet())
+      const hasher = new StateHasher({ fullCheckEvery: 1, version })
+      const ids = Array.from({ length: 300 }, (_, index) =>
+        index % 3 === 0 ? String(index) : `acct-${index}`,
+      )
+      ids.forEach((id, index) => {
+        run(state, { type: 'deposit', account: id, asset: 'USDT', amount: money('5') }, index)
+        if (index % 37 === 0) expect(hasher.hash(state)).toBe(stateHashOf(state, version))
+      })
+      expect(hasher.hash(state)).toBe(stateHashOf(state, version))
+      // the engine never removes accounts; one removed or added by hand changes the count, which
+      // the hasher notices without the engine's change log
+      state.accounts.delete('3')
+      expect(hasher.hash(state)).toBe(stateHashOf(state, version))
+      state.accounts.set('acct-new', emptyAccount('acct-new'))
+      expect(hasher.hash(state)).toBe(stateHashOf(state, version))
+      // a swap by hand that keeps the count is outside the engine's log: the full check catches it
+      state.accounts.delete('acct-100')
+      state.accounts.set('acct-other', emptyAccount('acct-other'))
+      expect(() => hasher.hash(state)).toThrow(InvariantError)
+    }
   })
 
   it('JNL-020: the full check catches a part changed in place, which the cache alone would miss', () => {
@@ -304,6 +367,37 @@ describe('incremental state hash (JNL-020)', () => {
       expect(recovery.replayedEntries).toBe(useSnapshot ? 10 : 60)
       expect(recovery.stateHash).toBe(live)
       expect(recovery.hasher.hash(recovery.state)).toBe(live)
+    }
+  })
+
+  it('JNL-021: a journal keeps the state-hash version of its genesis: version 1 journals replay and grow with version-1 hashes', async () => {
+    for (const version of [1, 2] as const) {
+      const path = journalPath()
+      const store = openSqliteStore(path)
+      await store.writeGenesis(genesisOf(smallRuleSet(), version))
+      const engine = await JournaledEngine.open({ store, stateHashCheckEvery: 1 })
+      const submit = (on: JournaledEngine, index: number) =>
+        on.submit(
+          { type: 'deposit', account: `acct-${index % 5}`, asset: 'USDT', amount: money('2') },
+          { idempotencyKey: `k${index}`, timestampMs: T0 + index },
+        )
+      for (let index = 1; index <= 12; index += 1) await submit(engine, index)
+      expect(engine.stateHash()).toBe(stateHashOf(engine.engineState as EngineState, version))
+      await engine.close()
+      const reopened = await JournaledEngine.open({
+        store: openSqliteStore(path),
+        stateHashCheckEvery: 1,
+      })
+      await submit(reopened, 13)
+      const hash = reopened.stateHash()
+      expect(hash).toBe(stateHashOf(reopened.engineState as EngineState, version))
+      expect(hash).not.toBe(stateHashOf(reopened.engineState as EngineState, version === 1 ? 2 : 1))
+      await reopened.close()
+      const check = openSqliteStore(path)
+      const recovery = await recoverState(check, { verifyEveryStateHash: true })
+      await check.close()
+      expect(recovery.stateHash).toBe(hash)
+      expect(recovery.recordedStateHash).toBe(hash)
     }
   })
 })

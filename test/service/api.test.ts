@@ -20,6 +20,8 @@ const ENDPOINTS: readonly {
   readonly path: string
   readonly body?: () => unknown
   readonly allowed: readonly Role[]
+  /** Idempotency keys go in the body (a batch), not in the header. */
+  readonly keysInBody?: true
 }[] = [
   { method: 'GET', path: '/openapi.json', allowed: ROLES },
   { method: 'GET', path: '/v1/markets', allowed: ROLES },
@@ -85,6 +87,20 @@ const ENDPOINTS: readonly {
   },
   {
     method: 'POST',
+    path: '/v1/commands/batch',
+    body: () => ({
+      commands: [
+        {
+          idempotencyKey: unique(),
+          command: { type: 'mark_price', market: 'ETHUSDT', mark: '3000' },
+        },
+      ],
+    }),
+    allowed: ['operator', 'admin'],
+    keysInBody: true,
+  },
+  {
+    method: 'POST',
     path: '/v1/accounts/alice/withdrawals',
     body: () => ({ asset: 'USDT', amount: '1' }),
     allowed: ['trader', 'operator', 'admin'],
@@ -134,7 +150,7 @@ describe('lor serve HTTP API', () => {
           const answer = await harness.request(endpoint.method, endpoint.path, {
             key: harness.keys[role],
             ...(endpoint.body === undefined ? {} : { body: endpoint.body() }),
-            headers: { 'idempotency-key': unique() },
+            headers: endpoint.keysInBody === true ? {} : { 'idempotency-key': unique() },
           })
           if (allowed) {
             expect(answer.status, answer.text).toBeLessThan(300)
@@ -385,6 +401,7 @@ describe('lor serve HTTP API', () => {
     for (const path of [
       '/v1/prices',
       '/v1/fills',
+      '/v1/commands/batch',
       '/v1/accounts/{id}/margin',
       '/v1/rules/diff',
       '/v1/simulations',

@@ -20,6 +20,7 @@ import {
   type EngineIndex,
   engineIndexOf,
   heldByAccount,
+  noteTouched,
   removeHolder,
 } from './state-index.ts'
 
@@ -319,6 +320,7 @@ export function applyPlan(
   // A new rule set changes every requirement: every screen starts over (ENG-014).
   if (planned.ruleSet !== null) index.screens.clear()
   const changed = updateIndex(state, index, touchedAccounts, before, poolsBefore, touchedAssets)
+  noteTouched(index, touchedAccounts)
   checkTouched(state, index, changed)
   checkFundPools(state)
   if (index.verify) checkInvariants(state)

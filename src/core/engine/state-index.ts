@@ -32,6 +32,11 @@ export interface EngineIndex {
   readonly screens: Map<string, MarkScreen>
   /** Per account: ids of its open liquidation orders. */
   readonly ordersByAccount: Map<string, Set<string>>
+  /**
+   * Logs of touched account ids, one per reader that keeps a cache of account contents (the
+   * journal's state hasher): `applyPlan` adds every account it touched to each (`noteTouched`).
+   */
+  readonly changeLogs: Set<Set<string>>
 }
 
 /** The holders of one market, with their id order computed when first needed after a change. */
@@ -59,6 +64,7 @@ export function emptyEngineIndex(verify: boolean): EngineIndex {
     holders: new Map(),
     screens: new Map(),
     ordersByAccount: new Map(),
+    changeLogs: new Set(),
   }
 }
 
@@ -113,6 +119,28 @@ export function engineIndexOf(state: EngineState): EngineIndex {
     indexes.set(state, index)
   }
   return index
+}
+
+/**
+ * Starts a log of the accounts `applyPlan` touches in `state` from now on: a cache of account
+ * contents re-reads only those. The caller empties the log as it reads it, and stops it with
+ * `stopChangeLog` (a log holds at most one entry per account).
+ */
+export function startChangeLog(state: EngineState): Set<string> {
+  const log = new Set<string>()
+  engineIndexOf(state).changeLogs.add(log)
+  return log
+}
+
+/** Stops a log started by `startChangeLog`. */
+export function stopChangeLog(state: EngineState, log: Set<string>): void {
+  indexes.get(state)?.changeLogs.delete(log)
+}
+
+/** Adds the accounts a command touched to every change log (called by `applyPlan`). */
+export function noteTouched(index: EngineIndex, accounts: Iterable<string>): void {
+  if (index.changeLogs.size === 0) return
+  for (const log of index.changeLogs) for (const id of accounts) log.add(id)
 }
 
 /** Code-unit order of account ids (the order events are emitted in, ENG-021). */
