@@ -62,6 +62,17 @@ describe('lor run --db (SCN-030)', () => {
     expect(`sha256:${replayed.stateHash}`).toBe(report.stateHash)
   })
 
+  it('OPT-023: a run with option markets replays to the same hash (volatilities journaled)', () => {
+    const database = join(temporaryDirectory(), 'run.db')
+    const run = lor(root, 'run', 'examples/deribit-pm-options.yaml', '--db', database, '--json')
+    expect(run.status).toBe(0)
+    const report = JSON.parse(run.stdout)
+    expect(report.journal.stateHash).toBe(report.stateHash)
+    const replayed = JSON.parse(lor(root, 'replay', '--db', database, '--json').stdout)
+    expect(`sha256:${replayed.stateHash}`).toBe(report.stateHash)
+    expect(replayed.matches).toBe(true)
+  })
+
   it('--journal uses ./lor.db; without an option no journal is written', () => {
     const directory = temporaryDirectory()
     const example = join(root, 'examples', 'waterfall', 'drift.yaml')
