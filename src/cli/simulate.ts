@@ -112,7 +112,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--seeds <n>', 'Monte Carlo: number of seeds, from --seed on', '1')
     .option(
       '--workers <n>',
-      `worker threads: Monte Carlo seeds, or one seed's rule sets (default: one per core, at most --seeds; one seed: 0 below ${PARALLEL_RULE_SETS_FROM.toLocaleString('en-US')} accounts)`,
+      `worker threads: Monte Carlo seeds, or one seed's rule sets (default: one per core, at most --seeds; one seed: one per rule set, at most two per core, 0 below ${PARALLEL_RULE_SETS_FROM.toLocaleString('en-US')} accounts)`,
     )
     .option('--report <path>', 'HTML report to write', DEFAULT_REPORT_PATH)
     .option('--csv <dir>', 'also write metrics.csv and forced-closes.csv to this directory')
@@ -186,14 +186,16 @@ export function optionsFromFlags(flags: SimulateFlags): {
   const accounts = wholeNumber(flags.accounts, '--accounts', 1, 10_000_000)
   const cores = Math.max(1, availableParallelism())
   // Several seeds: one per worker. One seed: its rule sets in parallel, by default only when the
-  // population is large enough to repay starting the workers (SIMRUN-055).
+  // population is large enough to repay starting the workers (SIMRUN-055), one worker per rule set
+  // up to two per core: rule sets take unequal times, and threads sharing the cores finish together
+  // where one worker per core would run the longest rule set after another one.
   const workers =
     flags.workers !== undefined
       ? wholeNumber(flags.workers, '--workers', 0, 256)
       : seedCount > 1
         ? Math.min(seedCount, cores)
         : accounts >= PARALLEL_RULE_SETS_FROM && ruleSets.length !== 1
-          ? Math.min(Math.max(ruleSets.length, DEFAULT_PRESETS.length), cores)
+          ? Math.min(Math.max(ruleSets.length, DEFAULT_PRESETS.length), 2 * cores)
           : 0
   const options: ScenarioOptions = {
     ...DEFAULT_SCENARIO_OPTIONS,

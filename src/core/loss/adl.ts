@@ -299,18 +299,8 @@ export function rankAdlCandidates(
     eligible.map((candidate) => candidate.accountId),
     'opposite-side ADL candidate (ADL-007)',
   )
-  const scored = eligible.map((candidate) => {
-    const score = adlScore(policy.ranking, candidate, seed)
-    return { candidate, score, key: sortKeyOf(score) }
-  })
-  // Keys order the scores as the exact comparison does wherever they differ (floor is monotone);
-  // equal keys fall back to the exact comparison, then to the ids.
-  scored.sort((a, b) =>
-    thenBy(
-      b.key > a.key ? 1 : b.key < a.key ? -1 : compareRatio(b.score, a.score),
-      compareIds(a.candidate.accountId, b.candidate.accountId),
-    ),
-  )
+  const scored = eligible.map((candidate) => scoredAdlCandidate(policy.ranking, candidate, seed))
+  scored.sort(compareAdlRank)
   excluded.sort((a, b) =>
     thenBy(compareIds(a.accountId, b.accountId), a.size < b.size ? -1 : a.size > b.size ? 1 : 0),
   )
@@ -323,6 +313,35 @@ export function rankAdlCandidates(
     })),
     excluded,
   }
+}
+
+/** A candidate with its exact score and the score's sort key (`compareAdlRank`). */
+export interface ScoredAdlCandidate {
+  readonly candidate: AdlCandidate
+  readonly score: Ratio
+  readonly key: bigint
+}
+
+/** A candidate scored under `formula` (ADL-001..ADL-005), with its sort key. */
+export function scoredAdlCandidate(
+  formula: AdlRankingFormula,
+  candidate: AdlCandidate,
+  seed: bigint,
+): ScoredAdlCandidate {
+  const score = adlScore(formula, candidate, seed)
+  return { candidate, score, key: sortKeyOf(score) }
+}
+
+/**
+ * The ranking order (ADL-008): higher score first, ties by account id. Keys order the scores as the
+ * exact comparison does wherever they differ (floor is monotone); equal keys fall back to the
+ * exact comparison, then to the ids. A total order: every sort and search of a ranking uses it.
+ */
+export function compareAdlRank(a: ScoredAdlCandidate, b: ScoredAdlCandidate): number {
+  return thenBy(
+    b.key > a.key ? 1 : b.key < a.key ? -1 : compareRatio(b.score, a.score),
+    compareIds(a.candidate.accountId, b.candidate.accountId),
+  )
 }
 
 /** Sort key of a score: ⌊score × 2^64⌋, with ±∞ beyond every finite key. */
@@ -386,8 +405,9 @@ export interface AdlPlan {
   readonly totalHaircutVersusMark: Fixed
 }
 
-function fillOf(
-  input: AdlPlanInput,
+/** One fill of a plan: `closed` contracts of a ranked candidate at `price` (ADL-015). */
+export function adlFillOf(
+  input: Pick<AdlPlanInput, 'instrument' | 'markPrice'>,
   entry: RankedAdlCandidate,
   closed: Fixed,
   price: Fixed,
@@ -417,7 +437,29 @@ function fillOf(
   }
 }
 
-function lotsOf(size: Fixed, lotSize: Fixed, what: string): bigint {
+/** How `min_winner_haircut` weighs the winners (ADL-014). */
+export type AdlWeighting = Extract<AdlAllocation, { kind: 'min_winner_haircut' }>['weighting']
+
+/**
+ * Whether `min_winner_haircut` gives the candidate a pro-rata share (ADL-014): a profit, and with
+ * `pnl_times_leverage` a positive equity.
+ */
+export function isAdlWinner(candidate: AdlCandidate, weighting: AdlWeighting): boolean {
+  return candidate.unrealizedPnl > 0n && (weighting === 'pnl' || candidate.positionEquity > 0n)
+}
+
+/**
+ * A winner's pro-rata weight (ADL-014): its uPnL, or uPnL × leverage = uPnL × markNotional ÷
+ * equity, floored to 10^-18.
+ */
+export function adlWinnerWeight(candidate: AdlCandidate, weighting: AdlWeighting): bigint {
+  return weighting === 'pnl'
+    ? candidate.unrealizedPnl
+    : mulDiv(candidate.unrealizedPnl, candidate.markNotional, candidate.positionEquity, 'floor')
+}
+
+/** `size` in whole lots; asserts that it lies on the lot grid (ADL-012). */
+export function adlLotsOf(size: Fixed, lotSize: Fixed, what: string): bigint {
   assert(
     size % lotSize === 0n,
     `Invariant: ADL sizes lie on the lot grid (ADL-012, ${what}=${size})`,
@@ -472,27 +514,14 @@ export function planAdl(policy: AdlPolicy, input: AdlPlanInput): AdlPlan {
   let remaining = input.sizeToClose
   if (policy.allocation.kind === 'min_winner_haircut') {
     const lotSize = input.instrument.lotSize
-    const totalLots = lotsOf(input.sizeToClose, lotSize, 'sizeToClose')
+    const totalLots = adlLotsOf(input.sizeToClose, lotSize, 'sizeToClose')
     const weighting = policy.allocation.weighting
     const entries = ranking.ranked
-      .filter(
-        (entry) =>
-          entry.candidate.unrealizedPnl > 0n &&
-          (weighting === 'pnl' || entry.candidate.positionEquity > 0n),
-      )
+      .filter((entry) => isAdlWinner(entry.candidate, weighting))
       .map((entry) => ({
         key: entry.candidate.accountId,
-        // pnl × leverage = pnl × markNotional ÷ equity, floored to 10^-18 (ADL-014).
-        weight:
-          weighting === 'pnl'
-            ? entry.candidate.unrealizedPnl
-            : mulDiv(
-                entry.candidate.unrealizedPnl,
-                entry.candidate.markNotional,
-                entry.candidate.positionEquity,
-                'floor',
-              ),
-        cap: lotsOf(abs(entry.candidate.size), lotSize, `size of ${entry.candidate.accountId}`),
+        weight: adlWinnerWeight(entry.candidate, weighting),
+        cap: adlLotsOf(abs(entry.candidate.size), lotSize, `size of ${entry.candidate.accountId}`),
       }))
     const { shares } = allocateProRataCapped(totalLots, entries)
     for (const [accountId, lots] of shares) {
@@ -535,7 +564,7 @@ export function planAdl(policy: AdlPolicy, input: AdlPlanInput): AdlPlan {
       `Invariant: ADL closes no more than a position holds (ADL-011, account=${entry.candidate.accountId})`,
     )
     const why = reasonBy.get(entry.candidate.accountId) ?? { rule: 'ADL-010', reason: 'queue' }
-    fills.push(fillOf(input, entry, closed, price, why.rule, why.reason))
+    fills.push(adlFillOf(input, entry, closed, price, why.rule, why.reason))
   }
   const closedTotal = sum(fills.map((fill) => fill.closedContracts))
   assert(

@@ -5,7 +5,8 @@
  * loss. The core never matches: it emits orders and consumes fills reported back.
  */
 import { assert } from '../../assert.ts'
-import { type AdlCandidate, type AdlPlan, type AdlSide, planAdl } from '../../loss/adl.ts'
+import type { AdlCandidate, AdlSide } from '../../loss/adl.ts'
+import { type AdlBookPlan, planAdlOnBook } from '../../loss/adl-book.ts'
 import { evaluateAdlTriggers, type FundState, planFundDraw } from '../../loss/insurance-fund.ts'
 import { planOpenInterestCharge, planProRataHaircut } from '../../loss/socialized-loss.ts'
 import {
@@ -19,7 +20,7 @@ import {
 } from '../../margin/evaluate.ts'
 import type { Position } from '../../model/account.ts'
 import { quotingOf } from '../../model/instrument.ts'
-import { contractValue, entryPriceOf, unrealizedPnl } from '../../model/position-math.ts'
+import { contractValue, unrealizedPnl } from '../../model/position-math.ts'
 import {
   abs,
   add,
@@ -72,9 +73,9 @@ import {
   type EngineState,
   emptyAccount,
   holdersOf,
-  markPrices,
   optionValuationOf,
 } from '../state.ts'
+import { adlBookOf, opposingCandidates } from './adl-candidates.ts'
 import type { LiquidationPlan, ShortfallRecord } from './plan-part.ts'
 import { fundMarketKey, type LiquidationOrder, poolBalance, withFundPoint } from './state.ts'
 
@@ -610,7 +611,8 @@ function restoringSize(
     const asset = instrument.settlementAsset
     const balances = new Map(account.balances)
     if (!isolated) balances.set(asset, sub(add(balances.get(asset) ?? ZERO, pnl), fee))
-    const risk = evaluateAccount(
+    // Equity and requirements only (MRG-015): no liquidation price is needed to size the close.
+    const risk = evaluateAccountMargin(
       work.rules,
       { id: account.id, balances, positions },
       marks,
@@ -1387,27 +1389,22 @@ export function liquidationTakeover(
     (draw.drawn < estimated || triggers.active) &&
     fundShare < estimated
   let pieces: ClosePiece[] = [{ counterparty: book, size: remaining, price: mark }]
-  let adlPlan: AdlPlan | null = null
+  let adlPlan: AdlBookPlan | null = null
   const adlEvents: EngineEvent[] = []
   if (useAdl && liquidation.adl !== null) {
-    const candidates = adlCandidates(
-      state,
-      order.market,
-      position.size > 0n ? 'long' : 'short',
-      account.id,
-      context.timestampMs,
-    )
+    const liquidatedSide = position.size > 0n ? ('long' as const) : ('short' as const)
+    const ranking = adlBookOf(state, order.market, liquidatedSide, context.timestampMs)
     const input = {
       instrument,
       liquidatedAccountId: account.id,
-      liquidatedSide: position.size > 0n ? ('long' as const) : ('short' as const),
+      liquidatedSide,
       sizeToClose: abs(remaining),
       bankruptcyPrice: order.bankruptcyPrice,
       markPrice: mark,
-      candidates,
     }
-    adlPlan = planAdl(liquidation.adl, input)
-    const alternative = planAdl(
+    adlPlan = planAdlOnBook(liquidation.adl, input, ranking)
+    // The other allocation's sizes, for the accounts this one deleverages (LIQ-051).
+    const alternative = planAdlOnBook(
       {
         ...liquidation.adl,
         allocation:
@@ -1416,6 +1413,8 @@ export function liquidationTakeover(
             : { kind: 'queue' },
       },
       input,
+      ranking,
+      new Set(adlPlan.fills.map((fill) => fill.accountId)),
     )
     const direction = remaining < 0n ? -1n : 1n
     const signed = (size: Fixed): Fixed => (direction < 0n ? neg(size) : size)
@@ -1550,10 +1549,9 @@ export function liquidationTakeover(
 
 /**
  * The positions ADL may take when a `liquidatedSide` position of the market is taken over, with
- * their figures at the current marks (ADL-006): the engine's takeovers and the service's ADL queue
- * both rank these. The liquidated account and same-side holders, which the ranking excludes anyway,
- * are passed over before their accounts are evaluated: a takeover visits every holder of the
- * market. Empty when the market has no mark.
+ * their figures at the current marks (ADL-006, ADL-030), every holder evaluated: the service's ADL
+ * queue ranks these; takeovers rank the same candidates kept between them (`adlBookOf`, ADL-033).
+ * Empty when the market has no mark.
  */
 export function adlCandidates(
   state: Readonly<EngineState>,
@@ -1562,50 +1560,9 @@ export function adlCandidates(
   liquidatedAccountId: string | null,
   valuationTimeMs: number = state.lastTimestampMs ?? 0,
 ): AdlCandidate[] {
-  const market = state.rules.markets.get(marketId)
-  const mark = state.prices.get(marketId)?.mark
-  if (market === undefined || mark === undefined) return []
-  const marks = markPrices(state)
-  const openInterest = openInterestValues(state, marks)
-  const valuation = optionValuationOf(state, valuationTimeMs)
-  const candidates: AdlCandidate[] = []
-  for (const id of [...holdersOf(state, marketId)]) {
-    if (id === liquidatedAccountId) continue
-    const account = state.accounts.get(id)
-    if (account === undefined || isSystemAccount(account.id)) continue
-    const position = account.positions.get(marketId)
-    if (position === undefined || !hasAllMarks(state.rules, account, marks)) continue
-    if (position.size > 0n === (liquidatedSide === 'long')) continue
-    const risk = evaluateAccountMargin(state.rules, account, marks, openInterest, valuation)
-    const group = risk.groups.find((each) => each.asset === market.instrument.settlementAsset)
-    const positionRisk = group?.positions.find((each) => each.market === marketId)
-    if (group === undefined || positionRisk === undefined) continue
-    const isolated = position.marginMode === 'isolated'
-    const equity = isolated
-      ? add(position.isolatedMargin, positionRisk.unrealizedPnl)
-      : group.crossEquity
-    // ADL-030: a scope without positive equity at the mark is bankrupt itself; closing it against
-    // the shortfall would leave it below zero, so it is not a candidate.
-    if (equity <= 0n) continue
-    candidates.push({
-      accountId: account.id,
-      size: position.size,
-      entryPrice: entryPriceOf(market.instrument, position.size, position.entryValue),
-      markPrice: mark,
-      entryNotional: abs(position.entryValue),
-      markNotional: positionRisk.notional,
-      unrealizedPnl: positionRisk.unrealizedPnl,
-      positionEquity: equity,
-      walletBalance: isolated ? position.isolatedMargin : group.walletBalance,
-      accountUnrealizedPnl: isolated
-        ? positionRisk.unrealizedPnl
-        : sub(group.crossEquity, group.walletBalance),
-      maintenanceMargin: isolated
-        ? positionRisk.maintenanceRequirement
-        : group.crossMaintenanceMargin,
-    })
-  }
-  return candidates
+  return opposingCandidates(state, marketId, liquidatedSide, valuationTimeMs).filter(
+    (candidate) => candidate.accountId !== liquidatedAccountId,
+  )
 }
 
 /** The fee rates of ADL closes under the rules (LIQ-054); `undefined` when there are none. */
