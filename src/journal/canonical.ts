@@ -50,13 +50,23 @@ export function canonicalJson(value: JsonValue): string {
 }
 
 /**
- * Canonical JSON of plain engine data (results, events): the same text as
- * `canonicalJson(toCanonicalValue(value))` in one pass, without the intermediate values. Bigints are
- * `Fixed` decimals written as strings, Maps (keyed by strings, as the engine's are) objects, undefined
- * fields are left out; a non-finite number is an `InvariantError` (ENG-010) and a number that is not a safe
- * integer a TypeError, as in the two steps.
+ * How `plainDataText` writes numbers and orders object keys: the journal's canonical JSON and the
+ * state hasher's text (the engine's canonical encoder) differ only there.
  */
-export function canonicalJsonOfData(value: unknown): string {
+export interface PlainDataStyle {
+  /** The text of a finite number. */
+  readonly numberText: (value: number) => string
+  /** Positions of an object's keys in the order they are written. */
+  readonly keyOrder: (keys: readonly string[]) => number[]
+}
+
+/**
+ * JSON of plain engine data in one pass: bigints are `Fixed` decimals written as strings, Maps
+ * (keyed by strings, as the engine's are) objects, undefined fields are left out, numbers and key
+ * order as `style` says; a non-finite number or anything but plain data is an `InvariantError`
+ * (ENG-010).
+ */
+export function plainDataText(value: unknown, style: PlainDataStyle): string {
   if (value === null) return 'null'
   switch (typeof value) {
     case 'bigint':
@@ -68,14 +78,12 @@ export function canonicalJsonOfData(value: unknown): string {
     case 'number':
       if (!Number.isFinite(value))
         throw new InvariantError('Invariant: numbers in the state are finite (ENG-010)')
-      if (!Number.isSafeInteger(value))
-        throw new TypeError(`canonical JSON holds safe integers only, got ${value}`)
-      return Object.is(value, -0) ? '0' : String(value)
+      return style.numberText(value)
     case 'object': {
       if (Array.isArray(value)) {
         let text = '['
         for (let index = 0; index < value.length; index += 1)
-          text += `${index === 0 ? '' : ','}${canonicalJsonOfData(value[index])}`
+          text += `${index === 0 ? '' : ','}${plainDataText(value[index], style)}`
         return `${text}]`
       }
       let keys: string[]
@@ -91,13 +99,12 @@ export function canonicalJsonOfData(value: unknown): string {
         keys = Object.keys(value)
         items = keys.map((key) => (value as Record<string, unknown>)[key])
       }
-      const order = codeUnitOrder(keys)
       let text = '{'
       let first = true
-      for (const index of order) {
+      for (const index of style.keyOrder(keys)) {
         const item = items[index]
         if (item === undefined) continue
-        text += `${first ? '' : ','}${quotedKey(keys[index] as string)}:${canonicalJsonOfData(item)}`
+        text += `${first ? '' : ','}${quotedKey(keys[index] as string)}:${plainDataText(item, style)}`
         first = false
       }
       return `${text}}`
@@ -110,6 +117,25 @@ export function canonicalJsonOfData(value: unknown): string {
   throw new InvariantError(
     `Invariant: the state holds plain data only (ENG-010, type=${typeof value})`,
   )
+}
+
+/** The journal's canonical JSON: safe integers only, keys in code-unit order. */
+const CANONICAL_DATA: PlainDataStyle = {
+  numberText: (value) => {
+    if (!Number.isSafeInteger(value))
+      throw new TypeError(`canonical JSON holds safe integers only, got ${value}`)
+    return Object.is(value, -0) ? '0' : String(value)
+  },
+  keyOrder: codeUnitOrder,
+}
+
+/**
+ * Canonical JSON of plain engine data (results, events): the same text as
+ * `canonicalJson(toCanonicalValue(value))` in one pass, without the intermediate values; a number
+ * that is not a safe integer is a TypeError, as in the two steps.
+ */
+export function canonicalJsonOfData(value: unknown): string {
+  return plainDataText(value, CANONICAL_DATA)
 }
 
 /** Positions of `keys` in code-unit order (the common case, keys already in order, without a sort). */

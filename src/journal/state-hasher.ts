@@ -33,8 +33,7 @@ import { encodeCanonical, encodeStateCanonical } from '../core/engine/canonical.
 import { startChangeLog, stopChangeLog } from '../core/engine/state-index.ts'
 import type { AccountState, EngineState } from '../core/engine/state.ts'
 import type { RuleSet } from '../core/rules/rule-set.ts'
-import type { Fixed } from '../core/num/fixed.ts'
-import { compareCodeUnits, decimalText, sha256Hex } from './canonical.ts'
+import { compareCodeUnits, type PlainDataStyle, plainDataText, sha256Hex } from './canonical.ts'
 
 /** Which definition of the state hash (see the module note). */
 export type StateHashVersion = 1 | 2
@@ -118,56 +117,12 @@ function accountText(id: string, account: AccountState): string {
  * compares two encoders.
  */
 function stateText(value: unknown): string {
-  if (value === null) return 'null'
-  switch (typeof value) {
-    case 'bigint':
-      return `"${decimalText(value as Fixed)}"`
-    case 'string':
-      return JSON.stringify(value)
-    case 'boolean':
-      return value ? 'true' : 'false'
-    case 'number':
-      if (!Number.isFinite(value))
-        throw new InvariantError('Invariant: numbers in the state are finite (ENG-010)')
-      return JSON.stringify(value)
-    case 'object': {
-      if (Array.isArray(value)) {
-        let text = '['
-        for (let index = 0; index < value.length; index += 1)
-          text += `${index === 0 ? '' : ','}${stateText(value[index])}`
-        return `${text}]`
-      }
-      let keys: string[]
-      let items: unknown[]
-      if (value instanceof Map) {
-        keys = []
-        items = []
-        for (const [key, item] of value as Map<unknown, unknown>) {
-          keys.push(String(key))
-          items.push(item)
-        }
-      } else {
-        keys = Object.keys(value)
-        items = keys.map((key) => (value as Record<string, unknown>)[key])
-      }
-      let text = '{'
-      let first = true
-      for (const index of jsonOrder(keys)) {
-        const item = items[index]
-        if (item === undefined) continue
-        text += `${first ? '' : ','}${JSON.stringify(keys[index])}:${stateText(item)}`
-        first = false
-      }
-      return `${text}}`
-    }
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      break
-  }
-  throw new InvariantError(
-    `Invariant: the state holds plain data only (ENG-010, type=${typeof value})`,
-  )
+  return plainDataText(value, STATE_TEXT)
+}
+
+const STATE_TEXT: PlainDataStyle = {
+  numberText: (value) => JSON.stringify(value),
+  keyOrder: (keys) => jsonOrder(keys),
 }
 
 /** Positions of `keys` in `compareJsonKeys` order (keys already in that order: no sort). */
