@@ -410,6 +410,43 @@ describe('option marks follow their underlying (OPT-025, OPT-027)', () => {
   })
 })
 
+describe('a new volatility decides at once (OPT-023)', () => {
+  it('OPT-023: a writer put below maintenance by an option mark’s new volatility gets an order in that command', () => {
+    const run = new Run(deribitOptions, { alice: ['BTC', '0.3'], carol: ['BTC', '0.15'] })
+    run.ok({ type: 'mark_price', market: PERP, mark: f('60000') })
+    run.ok({ type: 'mark_price', market: PUT, mark: f('0.0665'), volatility: f('0.6') })
+    run.ok({
+      type: 'trade',
+      account: 'alice',
+      market: PUT,
+      size: f('1'),
+      price: f('0.0665'),
+      liquidity: 'taker',
+      counterparty: 'carol',
+    })
+    // At 150 % carol (0.15 BTC) still covers the grid; at 200 % she does not. The liquidation is
+    // planned with the mark's own volatility, not the one the state held before it.
+    const calm = run.ok({
+      type: 'mark_price',
+      market: PUT,
+      mark: f('0.0665'),
+      volatility: f('1.5'),
+    })
+    expect(calm.map((event) => event.type)).toEqual(['mark_updated'])
+    const events = run.ok({
+      type: 'mark_price',
+      market: PUT,
+      mark: f('0.0665'),
+      volatility: f('2'),
+    })
+    expect(events.map((event) => event.type)).toEqual([
+      'mark_updated',
+      'account_below_maintenance',
+      'liquidation_order_placed',
+    ])
+  })
+})
+
 describe('option expiry (OPT-026)', () => {
   const CALL_USDT = 'BTC-27MAR26-60000-C-USDT'
   function linearRun(): Run {

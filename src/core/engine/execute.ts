@@ -429,8 +429,9 @@ function markPrice(
     volatility: command.volatility,
   })
   const priceUpdates = new Map([[command.market, prices]])
+  const options = optionMarketsOn(state, command.market)
   // OPT-027: the options on this market follow it, at their model value.
-  for (const option of optionMarketsOn(state, command.market)) {
+  for (const option of options) {
     const kept = state.prices.get(option)
     const instrument = state.rules.markets.get(option)?.instrument
     if (kept?.volatility === undefined || instrument === undefined) continue
@@ -454,7 +455,7 @@ function markPrice(
   const breached: AccountState[] = []
   // The backstop and network accounts of the liquidation rules are never margin-checked (LIQ-018).
   const unchecked = liquidationSystemAccounts(state.rules)
-  for (const id of markedHolders(state, screen, command)) {
+  for (const id of markedHolders(state, screen, command.mark, options)) {
     const account = state.accounts.get(id)
     if (
       account === undefined ||
@@ -471,7 +472,7 @@ function markPrice(
       breached.push(account)
     } else screenEvaluated(screen, market, account, command.mark, figures)
   }
-  const liquidations = liquidationsOnMark(state, marks, breached, context.timestampMs)
+  const liquidations = liquidationsOnMark(state, marks, breached, context.timestampMs, valuation)
   if (liquidations === null) return { plan: plan({ priceUpdates }), events }
   return {
     plan: { ...liquidations.plan, priceUpdates },
@@ -481,16 +482,16 @@ function markPrice(
 
 /**
  * The holders a mark may have put below maintenance, in id order: those the market's mark screen
- * names (ENG-014) and, for an option's underlying, every holder of its options, whose model value
- * moves with it (OPT-025).
+ * names (ENG-014) and, for an option's underlying, every holder of `options` (the options on it),
+ * whose model value moves with it (OPT-025).
  */
 function markedHolders(
   state: EngineState,
   screen: MarkScreen,
-  command: MarkPriceCommand,
+  mark: Fixed,
+  options: readonly string[],
 ): string[] {
-  const named = holdersToEvaluate(screen, command.mark)
-  const options = optionMarketsOn(state, command.market)
+  const named = holdersToEvaluate(screen, mark)
   if (options.length === 0) return named
   const ids = new Set(named)
   for (const option of options) for (const id of holdersOf(state, option)) ids.add(id)

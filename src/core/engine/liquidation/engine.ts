@@ -15,6 +15,7 @@ import {
   evaluateAccount,
   evaluateAccountMargin,
   isolatedPositionBreached,
+  type OptionValuation,
   type PositionRisk,
   type SettlementGroupRisk,
 } from '../../margin/evaluate.ts'
@@ -142,6 +143,17 @@ class Planner {
    * holds it (a closeout in that command sees it); `null`: the state's marks.
    */
   marks: ReadonlyMap<string, Fixed> | null = null
+
+  /**
+   * How options are valued in this plan: a `mark_price` of an option plans with its new volatility
+   * before the state holds it (OPT-023); `null`: the state's, at the plan's time.
+   */
+  valuation: OptionValuation | null = null
+
+  /** The option valuation this plan works with. */
+  optionValuation(): OptionValuation {
+    return this.valuation ?? optionValuationOf(this.state, this.nowMs)
+  }
 
   /** The mark of `market` this plan works with. */
   markOf(market: string): Fixed | undefined {
@@ -272,20 +284,22 @@ export function planLiquidationsOnMark(
   marks: ReadonlyMap<string, Fixed>,
   accounts: readonly AccountState[],
   nowMs: number,
+  valuation: OptionValuation | null,
   planner?: Planner,
 ): Planner | null {
   const liquidation = state.rules.liquidation
   if (liquidation === undefined) return null
   const work = planner ?? new Planner(state, state.rules, liquidation, nowMs)
   work.marks = marks
+  work.valuation = valuation
   const openInterest = openInterestValues(state, marks)
-  const valuation = optionValuationOf(state, nowMs)
+  const optionValuation = work.optionValuation()
   const ordered = [...accounts].sort((a, b) => compareText(a.id, b.id))
   for (const account of ordered) {
     if (isSystemAccount(account.id) || !hasAllMarks(state.rules, account, marks)) continue
-    const margin = evaluateAccountMargin(state.rules, account, marks, openInterest, valuation)
+    const margin = evaluateAccountMargin(state.rules, account, marks, openInterest, optionValuation)
     if (!anyScopeBreached(margin)) continue
-    const risk = evaluateAccount(state.rules, account, marks, openInterest, valuation)
+    const risk = evaluateAccount(state.rules, account, marks, openInterest, optionValuation)
     for (const group of risk.groups) {
       if (crossGroupBreached(group)) {
         const cross = group.positions.filter((position) => position.marginMode === 'cross')
@@ -617,7 +631,7 @@ function restoringSize(
       { id: account.id, balances, positions },
       marks,
       undefined,
-      optionValuationOf(work.state, work.nowMs),
+      work.optionValuation(),
     )
     const group = risk.groups.find((each) => each.asset === asset)
     if (group === undefined) return true
@@ -1677,14 +1691,18 @@ export function insuranceFundDeposit(
   }
 }
 
-/** Orders for the breached scopes at a mark (LIQ-010); `null` when nothing is placed. */
+/**
+ * Orders for the breached scopes at a mark (LIQ-010); `null` when nothing is placed. `valuation`:
+ * the option valuation the breaches were found with, when it is not yet the state's.
+ */
 export function liquidationsOnMark(
   state: EngineState,
   marks: ReadonlyMap<string, Fixed>,
   accounts: readonly AccountState[],
   nowMs: number,
+  valuation: OptionValuation | null = null,
 ): { plan: Plan; events: readonly EngineEvent[] } | null {
-  const work = planLiquidationsOnMark(state, marks, accounts, nowMs)
+  const work = planLiquidationsOnMark(state, marks, accounts, nowMs, valuation)
   if (work === null || (work.events.length === 0 && work.transfers.length === 0)) return null
   const handled = work.toHandled()
   assert(!('status' in handled), 'Invariant: placing orders is never refused (LIQ-010)')
