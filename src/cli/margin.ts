@@ -31,10 +31,14 @@ import {
   checkVenueModel,
   type PortfolioFlags,
   parseOptions,
-  parseTime,
   portfolioMarginReport,
   renderPortfolioMargin,
 } from './margin-portfolio.ts'
+import {
+  optionMarketVolatilities,
+  optionValuationOfFlags,
+  requireOptionInputs,
+} from './option-markets.ts'
 
 interface MarginOptions extends PortfolioFlags {
   readonly preset?: string
@@ -342,18 +346,12 @@ function runMargin(options: MarginOptions): void {
   const positions = parsePositions(options.position)
   const optionInputs = parseOptions(options.option)
   let ruleSet = loadRules(options)
-  // Volatilities of the rule set's own option markets (OPT-023) belong to either model.
-  const marketVolatilities = new Map<string, Fixed>()
-  const otherVolatilities: string[] = []
-  for (const text of options.vol) {
-    const [market = '', value] = text.split('=', 2)
-    if (value !== undefined && ruleSet.markets.get(market)?.instrument.option !== undefined) {
-      if (marketVolatilities.has(market)) inputError(`--vol ${text}: ${market} is given twice`)
-      const volatility = decimal(value, `--vol ${text}`)
-      if (volatility < 0n) inputError(`--vol ${text}: volatility must not be negative`)
-      marketVolatilities.set(market, volatility)
-    } else otherVolatilities.push(text)
-  }
+  // Volatilities of the rule set's own option markets (OPT-023) belong to either model; the
+  // others are the calculator options'.
+  const { volatilities: marketVolatilities, others: otherVolatilities } = optionMarketVolatilities(
+    ruleSet,
+    options.vol,
+  )
   if (model === 'venue') checkVenueModel({ ...options, vol: otherVolatilities }, ruleSet)
   else if (options.isolated.length > 0 || options.leverage.length > 0)
     inputError(
@@ -401,17 +399,9 @@ function runMargin(options: MarginOptions): void {
       )
     }
     if (!marks.has(input.market)) inputError(`${input.flag}: missing --mark ${input.market}=PRICE`)
-    const terms = market.instrument.option
-    if (terms !== undefined) {
-      if (!marketVolatilities.has(input.market))
-        inputError(`${input.flag}: missing --vol ${input.market}=VOL (its implied volatility)`)
-      if (!marks.has(terms.underlyingMarket))
-        inputError(`${input.flag}: missing --mark ${terms.underlyingMarket}=PRICE (its underlying)`)
-      if (options.at === undefined)
-        inputError(`${input.flag}: give --at TIME, the time the option is valued at`)
-      if (isolated.has(input.market))
-        inputError(`--isolated ${input.market}: options are cross-margined only`)
-    }
+    requireOptionInputs(input.flag, market.instrument, marks, marketVolatilities, options.at)
+    if (market.instrument.option !== undefined && isolated.has(input.market))
+      inputError(`--isolated ${input.market}: options are cross-margined only`)
     const isolatedText = isolated.get(input.market)
     const isolatedMargin =
       isolatedText === undefined
@@ -443,10 +433,13 @@ function runMargin(options: MarginOptions): void {
     balances: new Map([[walletAsset, wallet]]),
     positions: accountPositions,
   }
-  const risk = evaluateAccount(ruleSet, account, marks, undefined, {
-    volatilityOf: (market) => marketVolatilities.get(market),
-    valuationTimeMs: options.at === undefined ? 0 : parseTime(options.at, `--at ${options.at}`),
-  })
+  const risk = evaluateAccount(
+    ruleSet,
+    account,
+    marks,
+    undefined,
+    optionValuationOfFlags(marketVolatilities, options.at),
+  )
   if (model === 'portfolio') {
     const option = positions.find((input) => ruleSet.markets.get(input.market)?.instrument.option)
     if (option !== undefined)

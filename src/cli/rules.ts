@@ -41,7 +41,11 @@ import {
   validatePopulationSpec,
 } from '../sim/population.ts'
 import { configureInputErrors, describeIssues, inputError, withInputErrors } from './errors.ts'
-import { parseTime } from './margin-portfolio.ts'
+import {
+  optionMarketVolatilities,
+  optionValuationOfFlags,
+  requireOptionInputs,
+} from './option-markets.ts'
 
 function collect(value: string, previous: readonly string[]): string[] {
   return [...previous, value]
@@ -262,6 +266,7 @@ function portfolioAccounts(
   after: RuleSet,
   options: ImpactOptions,
   marks: Map<string, Fixed>,
+  volatilities: ReadonlyMap<string, Fixed>,
 ): Account[] {
   if (options.position.length === 0)
     inputError('give --position (with --wallet and --mark) or --population')
@@ -287,14 +292,7 @@ function portfolioAccounts(
       )
     if (positions.has(market)) inputError(`${flag}: ${market} already has a position`)
     if (!marks.has(market)) inputError(`${flag}: missing --mark ${market}=PRICE`)
-    const terms = rules.instrument.option
-    if (terms !== undefined) {
-      if (!options.vol.some((text) => text.startsWith(`${market}=`)))
-        inputError(`${flag}: missing --vol ${market}=VOL (its implied volatility)`)
-      if (!marks.has(terms.underlyingMarket))
-        inputError(`${flag}: missing --mark ${terms.underlyingMarket}=PRICE (its underlying)`)
-      if (options.at === undefined) inputError(`${flag}: give --at TIME, the time it is valued at`)
-    }
+    requireOptionInputs(flag, rules.instrument, marks, volatilities, options.at)
     const entry = positive(entryText, `${flag}: entry price`)
     positions.set(market, {
       market,
@@ -424,28 +422,28 @@ function runImpact(options: ImpactOptions): void {
   const marks = parseMarks(options.mark)
   if (options.population !== undefined && options.position.length > 0)
     inputError('give either --position or --population, not both')
+  const { volatilities, others } = optionMarketVolatilities(before, options.vol)
+  const stray = others[0]
+  if (stray !== undefined)
+    inputError(
+      `--vol ${stray}: ${stray.split('=')[0] ?? ''} is not an option market of ${before.id}`,
+    )
   const accounts =
     options.population === undefined
-      ? portfolioAccounts(before, after, options, marks)
+      ? portfolioAccounts(before, after, options, marks, volatilities)
       : populationAccounts(before, after, options, marks)
   for (const market of marks.keys()) {
     requireMarket(before, market, `--mark ${market}`, '--from')
     requireMarket(after, market, `--mark ${market}`, '--to')
   }
   const limit = wholeNumber(options.limit, `--limit ${options.limit}`, 0, 1_000_000)
-  const volatilities = new Map<string, Fixed>()
-  for (const text of options.vol) {
-    const [market = '', value = ''] = text.split('=', 2)
-    if (before.markets.get(market)?.instrument.option === undefined)
-      inputError(`--vol ${text}: ${market} is not an option market of ${before.id}`)
-    const volatility = decimal(value, `--vol ${text}`)
-    if (volatility < 0n) inputError(`--vol ${text}: volatility must not be negative`)
-    volatilities.set(market, volatility)
-  }
-  const impacts = ruleChangeImpact(before, after, accounts, marks, {
-    volatilityOf: (market) => volatilities.get(market),
-    valuationTimeMs: options.at === undefined ? 0 : parseTime(options.at, `--at ${options.at}`),
-  })
+  const impacts = ruleChangeImpact(
+    before,
+    after,
+    accounts,
+    marks,
+    optionValuationOfFlags(volatilities, options.at),
+  )
   const text = (value: Fixed | null): string | null => (value === null ? null : formatFixed(value))
   const delta = (a: Fixed, b: Fixed): Fixed => sub(b, a)
   const summary = {
