@@ -34,7 +34,7 @@ const hedge = [
 
 describe('lor margin with option markets of the rule set (OPT-028)', () => {
   it('OPT-028: itemises the portfolio offset of a protective put', () => {
-    const run = lor(
+    const margin = [
       'margin',
       '--preset',
       RULES,
@@ -45,8 +45,8 @@ describe('lor margin with option markets of the rule set (OPT-028)', () => {
       `${PUT}=0.6`,
       '--at',
       '2026-02-27T08:00Z',
-      '--json',
-    )
+    ]
+    const run = lor(...margin, '--json')
     expect(run.status).toBe(0)
     const report = JSON.parse(run.stdout) as {
       maintenanceMargin: string
@@ -57,18 +57,7 @@ describe('lor margin with option markets of the rule set (OPT-028)', () => {
     expect(Number(report.maintenanceMargin)).toBeLessThan(0.1111)
     expect(Number(report.portfolio.legsTotal)).toBeGreaterThan(Number(report.maintenanceMargin))
     expect(report.portfolio.offsets.length).toBeGreaterThan(0)
-    const text = lor(
-      'margin',
-      '--preset',
-      RULES,
-      '--wallet',
-      '0.3',
-      ...hedge,
-      '--vol',
-      `${PUT}=0.6`,
-      '--at',
-      '2026-02-27T08:00Z',
-    )
+    const text = lor(...margin)
     expect(text.stdout).toContain(`portfolio margin (grid) of ${PUT}, BTC-PERPETUAL`)
     expect(text.stdout).toContain('scenario_netting')
   })

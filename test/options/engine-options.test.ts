@@ -96,6 +96,19 @@ class Run {
     return outcome.events
   }
 
+  /** `account` takes `size` contracts of `market` from `counterparty` at `price` (taker). */
+  trade(account: string, market: string, size: string, price: string, counterparty: string) {
+    return this.ok({
+      type: 'trade',
+      account,
+      market,
+      size: f(size),
+      price: f(price),
+      liquidity: 'taker',
+      counterparty,
+    })
+  }
+
   refusal(command: Command): string {
     const outcome = this.submit(command)
     this.sequence -= 1
@@ -286,25 +299,9 @@ describe('option marks and commands (OPT-023)', () => {
 describe('options margined with futures (OPT-024)', () => {
   it('OPT-024: a protective put lowers the requirement of a long perpetual, with the offset itemised', () => {
     const run = deribitRun()
-    run.ok({
-      type: 'trade',
-      account: 'alice',
-      market: PERP,
-      size: f('6000'),
-      price: f('60000'),
-      liquidity: 'taker',
-      counterparty: 'bob',
-    })
+    run.trade('alice', PERP, '6000', '60000', 'bob')
     const naked = run.risk('alice').groups[0]
-    run.ok({
-      type: 'trade',
-      account: 'alice',
-      market: PUT,
-      size: f('1'),
-      price: f('0.0665'),
-      liquidity: 'taker',
-      counterparty: 'carol',
-    })
+    run.trade('alice', PUT, '1', '0.0665', 'carol')
     const hedged = run.risk('alice').groups[0]
     const portfolio = hedged?.portfolio
     if (naked?.portfolio == null || portfolio == null) throw new Error('no portfolio margin')
@@ -389,15 +386,7 @@ describe('option marks follow their underlying (OPT-025, OPT-027)', () => {
 
   it('OPT-025: a fall of the underlying alone puts a naked option writer below maintenance', () => {
     const run = deribitRun()
-    run.ok({
-      type: 'trade',
-      account: 'alice',
-      market: PUT,
-      size: f('1'),
-      price: f('0.0665'),
-      liquidity: 'taker',
-      counterparty: 'carol',
-    })
+    run.trade('alice', PUT, '1', '0.0665', 'carol')
     run.timeMs = START + 2 * DAY
     const events = run.ok({ type: 'mark_price', market: PERP, mark: f('40000') })
     expect(events).toContainEqual(
@@ -415,15 +404,7 @@ describe('a new volatility decides at once (OPT-023)', () => {
     const run = new Run(deribitOptions, { alice: ['BTC', '0.3'], carol: ['BTC', '0.15'] })
     run.ok({ type: 'mark_price', market: PERP, mark: f('60000') })
     run.ok({ type: 'mark_price', market: PUT, mark: f('0.0665'), volatility: f('0.6') })
-    run.ok({
-      type: 'trade',
-      account: 'alice',
-      market: PUT,
-      size: f('1'),
-      price: f('0.0665'),
-      liquidity: 'taker',
-      counterparty: 'carol',
-    })
+    run.trade('alice', PUT, '1', '0.0665', 'carol')
     // At 150 % carol (0.15 BTC) still covers the grid; at 200 % she does not. The liquidation is
     // planned with the mark's own volatility, not the one the state held before it.
     const calm = run.ok({
@@ -453,15 +434,7 @@ describe('option expiry (OPT-026)', () => {
     const run = new Run(linearOptions, { alice: ['USDT', '10000'], bob: ['USDT', '10000'] })
     run.ok({ type: 'mark_price', market: 'BTCUSDT', mark: f('60000') })
     run.ok({ type: 'mark_price', market: CALL_USDT, mark: f('4000'), volatility: f('0.55') })
-    run.ok({
-      type: 'trade',
-      account: 'alice',
-      market: CALL_USDT,
-      size: f('3'),
-      price: f('4000'),
-      liquidity: 'taker',
-      counterparty: 'bob',
-    })
+    run.trade('alice', CALL_USDT, '3', '4000', 'bob')
     return run
   }
 

@@ -18,18 +18,11 @@ import { allocateProRataCapped, type CappedShare } from '../../src/core/loss/com
 import { allocateProRata } from '../../src/core/num/allocate.ts'
 import type { Instrument } from '../../src/core/model/instrument.ts'
 import { fixedOf, fromScaled } from '../../src/core/num/fixed.ts'
+import { DEFAULT_POPULATION_MARKET } from '../../src/sim/population.ts'
 import { createRandom } from '../../src/sim/random.ts'
 
-const btc: Instrument = {
-  market: 'BTCUSDT',
-  kind: 'linear_perpetual',
-  baseAsset: 'BTC',
-  quoteAsset: 'USDT',
-  settlementAsset: 'USDT',
-  contractSize: fixedOf('1'),
-  tickSize: fixedOf('0.1'),
-  lotSize: fixedOf('0.001'),
-}
+/** BTCUSDT linear perpetual, as the simulator's default population trades it. */
+const btc: Instrument = DEFAULT_POPULATION_MARKET.instrument
 
 const entriesArbitrary = fc.array(
   fc.record({
