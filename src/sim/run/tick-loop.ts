@@ -73,6 +73,19 @@ export interface TickLoopInput {
   readonly maxIterationsPerStep?: number
   /** Journaling (`journal.ts`): opens the accounts by recorded commands and records every command. */
   readonly recorder?: CommandRecorder
+  /**
+   * Rule sets put in force along the path (SIMRUN-019): each is sent as a `rules_change` at the
+   * first step at or after its time, in time order; every account's triggers are then re-derived.
+   * A change may move rates and fees; the loop keeps the first rule set's liquidation chain and
+   * portfolio model.
+   */
+  readonly rulesChanges?: readonly RulesChangeAlongPath[]
+}
+
+/** A rule set that takes over at `timeMs` (e.g. margin rates re-set from volatility). */
+export interface RulesChangeAlongPath {
+  readonly timeMs: number
+  readonly ruleSet: RuleSet
 }
 
 /** A liquidated account's loss beyond its collateral, for loss-given-default and Cover-2. */
@@ -142,7 +155,9 @@ interface Order {
 
 /** Runs one rule set through the path. Throws `InvariantError` if the engine finds a bug. */
 export function runTickLoop(input: TickLoopInput): TickLoopOutput {
-  const { ruleSet, market, path } = input
+  const { ruleSet, path } = input
+  /** The market's rules in force (a rules change along the path replaces them). */
+  let market = input.market
   const instrument = market.instrument
   const marketId = instrument.market
   const asset = instrument.settlementAsset
@@ -215,7 +230,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   const equityOf = (id: string): Fixed => {
     const account = state.accounts.get(id)
     if (account === undefined) return ZERO
-    const risk = evaluateAccountMargin(ruleSet, account, marks())
+    const risk = evaluateAccountMargin(state.rules, account, marks())
     return risk.groups.find((group) => group.asset === asset)?.equity ?? ZERO
   }
 
@@ -228,7 +243,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
    */
   const liquidationTriggerOf = (account: Account, position: Position): Fixed | null => {
     if (account.positions.size !== 1 || (position.marginMode === 'cross' && portfolioMargined)) {
-      const risk = evaluateAccount(ruleSet, account, marks())
+      const risk = evaluateAccount(state.rules, account, marks())
       return (
         risk.groups
           .find((group) => group.asset === asset)
@@ -239,7 +254,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       position.marginMode === 'cross'
         ? (account.balances.get(asset) ?? ZERO)
         : position.isolatedMargin
-    const solution = liquidationPrice(ruleSet.liquidationPrice, {
+    const solution = liquidationPrice(state.rules.liquidationPrice, {
       market,
       size: position.size,
       entryValue: position.entryValue,
@@ -547,9 +562,27 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   let screenMisses = 0
   let currentDay = Math.floor(first.timeMs / DAY_MS)
 
+  const rulesChanges = [...(input.rulesChanges ?? [])].sort((a, b) => a.timeMs - b.timeMs)
+  let nextRulesChange = 0
+
   path.points.forEach((point, stepIndex) => {
     const timeMs = point.timeMs
     const day = Math.floor(timeMs / DAY_MS)
+    let rulesChanged = false
+    for (
+      let change = rulesChanges[nextRulesChange];
+      change !== undefined && change.timeMs <= timeMs;
+      change = rulesChanges[++nextRulesChange]
+    ) {
+      run({ type: 'rules_change', ruleSet: change.ruleSet }, timeMs)
+      market = state.rules.markets.get(marketId) ?? market
+      rulesChanged = true
+    }
+    if (rulesChanged) {
+      // New rates move every liquidation price: re-derive all triggers at this step's mark.
+      mark = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
+      for (let index = 0; index < tracked.length; index += 1) refresh(index, timeMs)
+    }
     if (day !== currentDay) {
       currentDay = day
       // A new day resets the daily loss baselines: re-arm every account with a limit.
