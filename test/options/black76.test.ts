@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { abs, type Fixed, fixedOf, formatFixed, sub, toNumber } from '../../src/core/num/fixed.ts'
-import { black76, intrinsicValue } from '../../src/core/options/black76.ts'
+import { black76, black76Value, intrinsicValue } from '../../src/core/options/black76.ts'
 import { settlementValue, timeToExpiryYears } from '../../src/core/options/option.ts'
 import {
   normalCdf,
@@ -170,5 +170,37 @@ describe('OPT-005..OPT-007: option data, time to expiry and settlement', () => {
     }
     expect(show(settlementValue(option, f('62500')))).toBe('250')
     expect(show(settlementValue(option, f('59000')))).toBe('0')
+  })
+})
+
+describe('OPT-002: the value alone', () => {
+  it('black76Value equals the value of black76 to the last digit (property, seed 7)', () => {
+    const decimal = (low: number, high: number) =>
+      fc.integer({ min: low, max: high }).map((units) => f((units / 100).toFixed(2)))
+    fc.assert(
+      fc.property(
+        fc.constantFrom('call' as const, 'put' as const),
+        decimal(0, 20_000_000),
+        decimal(1, 20_000_000),
+        decimal(0, 300),
+        decimal(0, 400),
+        decimal(0, 20),
+        fc.constantFrom('half_even' as const, 'floor' as const, 'ceil' as const),
+        (right, forward, strike, time, volatility, rate, rounding) => {
+          const input = {
+            right,
+            forward,
+            strike,
+            timeToExpiryYears: time,
+            volatility,
+            rate,
+          }
+          // The value-only path first, so neither answer comes from the other's cache.
+          const alone = black76Value(input, rounding)
+          expect(alone).toBe(black76(input, rounding).value)
+        },
+      ),
+      { seed: 7, numRuns: 150 },
+    )
   })
 })

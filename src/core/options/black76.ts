@@ -74,43 +74,87 @@ function checkInput(input: Black76Input): void {
   assert(input.volatility >= 0n, 'Invariant: volatility is not negative (OPT-002)')
 }
 
-function realGreeks(input: Black76Input): RealGreeks {
+/** What value and greeks share: the inputs as reals, the discount and the standard deviation. */
+interface RealTerms {
+  readonly forward: Real
+  readonly strike: Real
+  readonly time: Real
+  readonly discount: Real
+  readonly deviation: Real
+  readonly call: boolean
+}
+
+function realTerms(input: Black76Input): RealTerms {
   checkInput(input)
-  const forward = realOf(input.forward)
-  const strike = realOf(input.strike)
   const time = realOf(input.timeToExpiryYears)
-  const discount = realExp(realNeg(realMul(realOf(input.rate), time)))
-  const zero = 0n as Real
-  const call = input.right === 'call'
-  const deviation = realMul(realOf(input.volatility), realSqrt(time))
-  if (deviation === 0n || forward === 0n) {
-    const intrinsic = call ? forward - strike : strike - forward
-    const value = intrinsic > 0n ? realMul(discount, intrinsic as Real) : zero
-    const side = call ? 1n : -1n
-    let delta: bigint = 0n
-    if (forward !== 0n && intrinsic > 0n) delta = side * discount
-    else if (forward !== 0n && intrinsic === 0n) delta = side * realDiv(discount, realInteger(2n))
-    else if (forward === 0n && !call) delta = realNeg(discount)
-    return { value, delta: delta as Real, gamma: zero, vega: zero }
+  return {
+    forward: realOf(input.forward),
+    strike: realOf(input.strike),
+    time,
+    discount: realExp(realNeg(realMul(realOf(input.rate), time))),
+    deviation: realMul(realOf(input.volatility), realSqrt(time)),
+    call: input.right === 'call',
   }
-  const d1 = realDiv(
+}
+
+/** Discounted intrinsic value: the value when there is no deviation or no forward (OPT-005). */
+function realIntrinsic(terms: RealTerms): Real {
+  const intrinsic = terms.call ? terms.forward - terms.strike : terms.strike - terms.forward
+  return intrinsic > 0n ? realMul(terms.discount, intrinsic as Real) : (0n as Real)
+}
+
+/** d1 = (ln(F ÷ K) + s² ÷ 2) ÷ s with s = σ√T. */
+function realD1(terms: RealTerms): Real {
+  const { deviation } = terms
+  return realDiv(
     realAdd(
-      realLn(realDiv(forward, strike)),
+      realLn(realDiv(terms.forward, terms.strike)),
       divideRounded(realMul(deviation, deviation), 2n, 'half_even') as Real,
     ),
     deviation,
   )
-  const d2 = realSub(d1, deviation)
-  const density = normalDensity(d1)
-  const value = call
+}
+
+/**
+ * The value alone (OPT-002): the same terms in the same order as `realGreeks`, so the two agree
+ * to the last digit, without the density and the greeks (margin models need only values).
+ */
+function realValue(input: Black76Input): Real {
+  const terms = realTerms(input)
+  if (terms.deviation === 0n || terms.forward === 0n) return realIntrinsic(terms)
+  const d1 = realD1(terms)
+  const d2 = realSub(d1, terms.deviation)
+  const { discount, forward, strike } = terms
+  return terms.call
     ? realMul(discount, realSub(realMul(forward, normalCdf(d1)), realMul(strike, normalCdf(d2))))
     : realMul(
         discount,
         realSub(realMul(strike, normalCdf(realNeg(d2))), realMul(forward, normalCdf(realNeg(d1)))),
       )
-  const delta = call
-    ? realMul(discount, normalCdf(d1))
-    : realNeg(realMul(discount, normalCdf(realNeg(d1))))
+}
+
+function realGreeks(input: Black76Input): RealGreeks {
+  const terms = realTerms(input)
+  const { discount, forward, strike, deviation, time, call } = terms
+  const zero = 0n as Real
+  if (deviation === 0n || forward === 0n) {
+    const intrinsic = call ? forward - strike : strike - forward
+    const side = call ? 1n : -1n
+    let delta: bigint = 0n
+    if (forward !== 0n && intrinsic > 0n) delta = side * discount
+    else if (forward !== 0n && intrinsic === 0n) delta = side * realDiv(discount, realInteger(2n))
+    else if (forward === 0n && !call) delta = realNeg(discount)
+    return { value: realIntrinsic(terms), delta: delta as Real, gamma: zero, vega: zero }
+  }
+  const d1 = realD1(terms)
+  const d2 = realSub(d1, deviation)
+  const density = normalDensity(d1)
+  // N(d1) (call) or N(−d1) (put) serves both the value and the delta.
+  const nearCdf = normalCdf(call ? d1 : realNeg(d1))
+  const value = call
+    ? realMul(discount, realSub(realMul(forward, nearCdf), realMul(strike, normalCdf(d2))))
+    : realMul(discount, realSub(realMul(strike, normalCdf(realNeg(d2))), realMul(forward, nearCdf)))
+  const delta = call ? realMul(discount, nearCdf) : realNeg(realMul(discount, nearCdf))
   const gamma = realDiv(realMul(discount, density), realMul(forward, deviation))
   const vega = realMul(realMul(discount, forward), realMul(density, realSqrt(time)))
   return { value, delta, gamma, vega }
@@ -142,9 +186,21 @@ export function black76(input: Black76Input, rounding: Rounding = 'half_even'): 
   return result
 }
 
-/** Black-76 value alone, rounded once with `rounding`. */
+/** Recent values by input, for `black76Value` (same policy as `recentResults`). */
+const recentValues = new Map<string, Fixed>()
+
+/**
+ * Black-76 value alone, rounded once with `rounding`: equal to `black76(input, rounding).value`
+ * (OPT-002), at about half the cost, since margin models revalue options many times per account.
+ */
 export function black76Value(input: Black76Input, rounding: Rounding = 'half_even'): Fixed {
-  return black76(input, rounding).value
+  const key = `${input.right}|${input.forward}|${input.strike}|${input.timeToExpiryYears}|${input.volatility}|${input.rate}|${rounding}`
+  const known = recentResults.get(key)?.value ?? recentValues.get(key)
+  if (known !== undefined) return known
+  const value = toFixed(realValue(input), rounding)
+  if (recentValues.size >= CACHE_LIMIT) recentValues.clear()
+  recentValues.set(key, value)
+  return value
 }
 
 /** Settlement value at expiry per unit of the underlying: max(F − K, 0) for a call, max(K − F, 0) for a put (OPT-005). */

@@ -7,7 +7,7 @@
  */
 import { type Instrument, settlementQuotingOf } from '../model/instrument.ts'
 import { div, type Fixed, roundToStep, ZERO } from '../num/fixed.ts'
-import { black76 } from './black76.ts'
+import { black76Value } from './black76.ts'
 import { timeToExpiryYears } from './option.ts'
 
 /**
@@ -22,14 +22,14 @@ export function optionModelMark(
 ): Fixed | undefined {
   const terms = instrument.option
   if (terms === undefined || instrument.expiryTimeMs === undefined) return undefined
-  const value = black76({
+  const value = black76Value({
     right: terms.right,
     forward: underlyingPrice,
     strike: terms.strike,
     timeToExpiryYears: timeToExpiryYears(instrument.expiryTimeMs, valuationTimeMs),
     volatility,
     rate: terms.rate,
-  }).value
+  })
   const premium =
     settlementQuotingOf(instrument) === 'linear'
       ? value

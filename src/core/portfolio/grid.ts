@@ -29,7 +29,7 @@ import {
   sum,
   ZERO,
 } from '../num/fixed.ts'
-import { black76 } from '../options/black76.ts'
+import { black76Value } from '../options/black76.ts'
 import { realDiv, realOf, realPow, toFixed } from '../options/real-math.ts'
 import type { OffsetItem, PortfolioInstrument, PortfolioPosition } from './span.ts'
 
@@ -96,9 +96,23 @@ const DAYS_PER_YEAR = 365n
 /** shock = base × (referenceDays ÷ max(DTE, minimumDays))^exponent, rounded half-even (PFM-021). */
 export function volatilityShock(rule: VolatilityShockRule, daysToExpiry: Fixed): Fixed {
   const days = max(daysToExpiry, rule.minimumDays)
+  // Every option of an expiry in every account takes the same shock at one valuation time.
+  const key = `${rule.base}|${rule.referenceDays}|${rule.exponent}|${days}`
+  const known = recentShocks.get(key)
+  if (known !== undefined) return known
   const ratio = realDiv(realOf(rule.referenceDays), realOf(days))
-  return mul(rule.base, toFixed(realPow(ratio, realOf(rule.exponent)), 'half_even'), 'half_even')
+  const shock = mul(
+    rule.base,
+    toFixed(realPow(ratio, realOf(rule.exponent)), 'half_even'),
+    'half_even',
+  )
+  if (recentShocks.size >= 10_000) recentShocks.clear()
+  recentShocks.set(key, shock)
+  return shock
 }
+
+/** Recent shocks by rule and days (a pure function of them, so the cache changes no outcome). */
+const recentShocks = new Map<string, Fixed>()
 
 function contractSizeOf(rules: GridRules, product: string): Fixed {
   const found = rules.products.find((each) => each.id === product)
@@ -133,14 +147,14 @@ function unitValue(
         ZERO,
         mul(instrument.volatility, direction === 0 ? ONE : factor, 'half_even'),
       )
-      const value = black76({
+      const value = black76Value({
         right: instrument.right,
         forward,
         strike: instrument.strike,
         timeToExpiryYears: instrument.timeToExpiryYears,
         volatility,
         rate: instrument.rate,
-      }).value
+      })
       return { value, forward }
     }
     case 'risk_array':
