@@ -5,14 +5,17 @@
  * journal per rule set; `--no-journal` turns it off) and prints a summary table. Exit 0 on success, 2 on bad input.
  * Ctrl-C during a Monte Carlo run stops it and writes what finished.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import { parse as parseYaml } from 'yaml'
 import { type Fixed, formatFixed, parseFixed } from '../core/num/fixed.ts'
 import { forcedClosesCsv, metricsCsv } from '../sim/report/csv.ts'
 import { renderReport } from '../sim/report/html.ts'
-import { simulationResultToJson } from '../sim/report/result.ts'
+import { type MarginResetRecord, simulationResultToJson } from '../sim/report/result.ts'
+import { type OptionHoldingsSpec, parseOptionHoldingsSpec } from '../sim/option-holdings.ts'
+import { DYNAMIC_MARGIN_FLAG, type DynamicMarginOptions } from '../sim/run/dynamic-margin.ts'
 import { runMonteCarlo, ScenarioInputError, type SeedResult } from '../sim/run/monte-carlo.ts'
 import { createProgress } from '../sim/run/progress.ts'
 import {
@@ -32,7 +35,7 @@ import {
   runSeedJournaled,
   type WrittenJournal,
 } from '../sim/run/journal.ts'
-import { withMonteCarloLosses } from '../sim/run/simulate.ts'
+import { type OptionListing, withMonteCarloLosses } from '../sim/run/simulate.ts'
 import { inputError, withInputErrors } from './errors.ts'
 
 interface SimulateFlags {
@@ -55,7 +58,17 @@ interface SimulateFlags {
   readonly insuranceFund?: string
   /** Directory of the journals, or false with --no-journal. */
   readonly journal?: string | false
+  /** Dynamic margin document (YAML or JSON file), or `default` for every default. */
+  readonly dynamicMargin?: string
+  /** Option holdings of the population (YAML or JSON file), or `default` for every default. */
+  readonly options?: string
 }
+
+/**
+ * `--dynamic-margin default`, `--options default`: the document with every default (DYN-010,
+ * DYN-017, SIM-025).
+ */
+export const DYNAMIC_MARGIN_DEFAULT = 'default'
 
 /** Population size from which one seed's rule sets run on worker threads unless `--workers` says otherwise. */
 export const PARALLEL_RULE_SETS_FROM = 10_000
@@ -147,6 +160,14 @@ export function registerSimulateCommand(program: Command): void {
       DEFAULT_JOURNAL_DIRECTORY,
     )
     .option('--no-journal', 'do not journal the run')
+    .option(
+      '--options <file>',
+      `a share of the accounts also holds options (protective puts, covered calls, naked writes, bought options), listed in rule sets whose portfolio model can margin them: a YAML or JSON file (usage, strategies, strikeDistances, expiryDays, lotSize, writerLeverageMinimum/Maximum, impliedVolatility), or "${DYNAMIC_MARGIN_DEFAULT}"`,
+    )
+    .option(
+      '--dynamic-margin <file>',
+      `re-set each rule set's margin rates from the path's EWMA + anti-procyclicality rate: a YAML or JSON file of parameters (lambda, multiplier or quantile/horizon, floorLookback, stressWeight, buffer, bufferRebuild, every, minimumChange, minimumFactor, warmup), or "${DYNAMIC_MARGIN_DEFAULT}"`,
+    )
     .action(withInputErrors((flags: SimulateFlags) => simulate(flags)))
 }
 
@@ -171,6 +192,50 @@ function decimalAmount(text: string, flag: string): string {
   if (!parsed.ok || parsed.value < 0n)
     inputError(`${flag}: expected a non-negative decimal amount, got "${text}"`)
   return text
+}
+
+/**
+ * The dynamic margin document of `--dynamic-margin`: `default` is `{}` (every default), anything
+ * else a YAML (.yaml, .yml) or JSON file holding an object. The fields are checked against the
+ * path when the scenario is built (SIMRUN-019, SIMRUN-020).
+ */
+export function readDynamicMarginFile(file: string): DynamicMarginOptions {
+  return readParameterFile(file, DYNAMIC_MARGIN_FLAG)
+}
+
+/** The object in a YAML (.yaml, .yml) or JSON parameter file; `default` is `{}`. */
+function readParameterFile(file: string, flag: string): Record<string, unknown> {
+  if (file === DYNAMIC_MARGIN_DEFAULT) return {}
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    inputError(`${flag} ${file}: cannot read the file`)
+  }
+  let document: unknown
+  try {
+    document = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text)
+  } catch (error) {
+    inputError(
+      `${flag} ${file}: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : 'syntax error'}`,
+    )
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document))
+    inputError(`${flag} ${file}: expected an object of parameters`)
+  return { ...(document as Record<string, unknown>) }
+}
+
+/**
+ * The option holdings of `--options` (SIM-025), validated here so that a bad field is one error
+ * line naming the file and the field.
+ */
+export function readOptionHoldingsFile(file: string): OptionHoldingsSpec {
+  const checked = parseOptionHoldingsSpec(readParameterFile(file, '--options'))
+  if (!checked.ok) {
+    const first = checked.issues[0]
+    inputError(`--options ${file}: ${first?.path ?? '$'}: ${first?.message ?? 'invalid'}`)
+  }
+  return checked.value
 }
 
 /** Reads the flags into scenario options, seeds and output choices. */
@@ -220,6 +285,12 @@ export function optionsFromFlags(flags: SimulateFlags): {
       false,
     ),
     insuranceFund: decimalAmount(flags.insuranceFund ?? '0', '--insurance-fund'),
+    ...(flags.dynamicMargin === undefined
+      ? {}
+      : { dynamicMargin: readDynamicMarginFile(flags.dynamicMargin) }),
+    ...(flags.options === undefined
+      ? {}
+      : { optionHoldings: readOptionHoldingsFile(flags.options) }),
   }
   return { options, seeds, workers }
 }
@@ -269,7 +340,16 @@ async function simulate(flags: SimulateFlags): Promise<void> {
   } catch (error) {
     if (error instanceof ScenarioInputError) {
       const first = error.issues[0]
-      inputError(first === undefined ? error.message : `${first.path}: ${first.message}`)
+      // A field of the dynamic margin file is named with the file it is in.
+      if (first === undefined) inputError(error.message)
+      const file = flags.dynamicMargin
+      const path =
+        first.path.startsWith(DYNAMIC_MARGIN_FLAG) &&
+        file !== undefined &&
+        file !== DYNAMIC_MARGIN_DEFAULT
+          ? `${DYNAMIC_MARGIN_FLAG} ${file}:${first.path.slice(DYNAMIC_MARGIN_FLAG.length)}`
+          : first.path
+      inputError(`${path}: ${first.message}`)
     }
     throw error
   } finally {
@@ -392,16 +472,40 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   )
 }
 
+/**
+ * The summary's line on dynamic margin (SIMRUN-019): how many re-sets the path made and the
+ * highest factor, with its time and the rate read then. The schedule is the path's, the same for
+ * every rule set.
+ */
+export function dynamicMarginLine(resets: readonly MarginResetRecord[]): string {
+  let peak: MarginResetRecord | undefined
+  for (const reset of resets) if (peak === undefined || reset.factor > peak.factor) peak = reset
+  if (peak === undefined)
+    return 'Dynamic margin: no re-set; the published margin rates stayed in force.'
+  const time = new Date(peak.timeMs).toISOString().slice(0, 16).replace('T', ' ')
+  return `Dynamic margin: ${resets.length} re-set${resets.length === 1 ? '' : 's'} of the margin rates (the same for every rule set), peak factor ×${formatFixed(peak.factor)} at ${time} UTC (APC rate ${formatFixed(peak.rate, 4)}).`
+}
+
+/** How one rule set took the population's options, for the summary (SIMRUN-005). */
+export function optionListingText(ruleSetId: string, listing: OptionListing): string {
+  if (listing.omitted !== undefined) return `${ruleSetId} leaves them out (${listing.omitted})`
+  return `${ruleSetId} lists ${listing.series} series`
+}
+
 /** The short text summary printed after a run. */
 export function summaryText(
   title: string,
   description: string,
   runs: readonly {
-    readonly outcome: { readonly ruleSetId: string }
+    readonly outcome: {
+      readonly ruleSetId: string
+      readonly marginResets?: readonly MarginResetRecord[]
+    }
     readonly metrics: RunMetrics
     readonly market: string
     readonly settlementAsset: string
     readonly quoteAsset: string
+    readonly options?: OptionListing
   }[],
   monteCarlo: readonly MonteCarloMetrics[],
   reportPath: string,
@@ -474,6 +578,12 @@ export function summaryText(
       ),
     )
   }
+  const resets = runs.find((run) => run.outcome.marginResets !== undefined)?.outcome.marginResets
+  if (resets !== undefined) parts.push('', dynamicMarginLine(resets))
+  const listings = runs.flatMap((run) =>
+    run.options === undefined ? [] : [optionListingText(run.outcome.ruleSetId, run.options)],
+  )
+  if (listings.length > 0) parts.push('', `Options: ${listings.join('; ')}.`)
   if (anyCoin)
     parts.push(
       '',

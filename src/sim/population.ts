@@ -26,6 +26,11 @@ import {
   toNumber,
 } from '../core/num/fixed.ts'
 import { type Checked, type Issue, issue } from './issue.ts'
+import {
+  parseSimulatedOption,
+  type SimulatedOption,
+  simulatedOptionToJson,
+} from './option-holdings.ts'
 import { priceOnTick } from './paths/price-path.ts'
 import { createRandom, type Random, SEED_MAXIMUM } from './random.ts'
 
@@ -50,6 +55,8 @@ export interface SimulatedAccount {
   readonly positions: readonly SimulatedPosition[]
   /** The trader closes everything once the day's loss reaches this amount. */
   readonly dailyLossLimit?: Fixed
+  /** Option positions on the population's markets (SIM-026); the account is then cross. */
+  readonly options?: readonly SimulatedOption[]
 }
 
 export interface Population {
@@ -568,6 +575,9 @@ export function populationToJson(population: Population): unknown {
           ? {}
           : { takeProfit: formatFixed(position.takeProfit) }),
       })),
+      ...(account.options === undefined
+        ? {}
+        : { options: account.options.map(simulatedOptionToJson) }),
     })),
   }
 }
@@ -648,12 +658,24 @@ export function parsePopulation(input: unknown, source = 'JSON'): Checked<Popula
           })
         })
       }
+      let options: SimulatedOption[] | undefined
+      if (entry.options !== undefined) {
+        if (!Array.isArray(entry.options)) bad(`${path}.options`, 'options is an array')
+        else {
+          options = entry.options.map((option: unknown, optionIndex) =>
+            parseSimulatedOption(option, `${path}.options[${optionIndex}]`, bad),
+          )
+          if (marginMode === 'isolated')
+            bad(`${path}.marginMode`, 'an account holding options is cross (OPT-022)')
+        }
+      }
       const account: SimulatedAccount = {
         id,
         collateral: decimal(entry.collateral, `${path}.collateral`, true),
         marginMode: marginMode === 'isolated' ? 'isolated' : 'cross',
         leverage: decimal(entry.leverage, `${path}.leverage`, true),
         positions,
+        ...(options === undefined ? {} : { options }),
       }
       accounts.push(
         entry.dailyLossLimit === undefined

@@ -1,3 +1,5 @@
 export * from './apc.ts'
 export * from './ewma.ts'
 export * from './params.ts'
+export * from './scale-rules.ts'
+export * from './schedule.ts'

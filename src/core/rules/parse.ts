@@ -1023,8 +1023,13 @@ function readTier(
   return { floor, cap, maintenanceRate, initialRate, initialRatePath, statedDeduction }
 }
 
-/** cum(n) = floor(n) × (MMR(n) − MMR(n−1)) + cum(n−1), cum(0) = 0 (RUL-006). */
-function recurrenceDeductions(tiers: readonly { floor: Fixed; maintenanceRate: Fixed }[]): Fixed[] {
+/**
+ * cum(n) = floor(n) × (MMR(n) − MMR(n−1)) + cum(n−1), cum(0) = 0 (RUL-006): what a marginal
+ * ladder's stated deductions are checked against, within `DEDUCTION_TOLERANCE`.
+ */
+export function recurrenceDeductions(
+  tiers: readonly { floor: Fixed; maintenanceRate: Fixed }[],
+): Fixed[] {
   const deductions: Fixed[] = []
   let previousRate = ZERO
   let cumulative = ZERO

@@ -232,6 +232,9 @@ ${tables.join('\n')}
     })}<figcaption>Dashed: the exogenous path. Solid: the simulated price of each rule set (exogenous plus the impact of its forced orders). Dots: liquidations, at their fill price.</figcaption></figure>`,
   )
 
+  const dynamicMargin = marginSection(result, colors, xFormat, startMs, endMs)
+  if (dynamicMargin !== '') sections.push(dynamicMargin)
+
   // Exogenous vs endogenous split.
   const exogenousByTime = new Map(
     result.exogenousPrices.map((point) => [point.timeMs, point.price]),
@@ -360,6 +363,66 @@ ${tableRows.join('\n')}
 ${sections.join('\n')}
 </main></body></html>
 `
+}
+
+/**
+ * The dynamic margin section (SIMRUN-019): the factor on the published margin rates as a step
+ * line over the path, and the table of re-sets. Empty when no rule set ran with dynamic margin.
+ * The schedule comes from the exogenous path, so rule sets usually share one line.
+ */
+function marginSection(
+  result: SimulationResult,
+  colors: readonly string[],
+  xFormat: (value: number) => string,
+  startMs: number,
+  endMs: number,
+): string {
+  const withResets = result.outcomes
+    .map((outcome, index) => ({ outcome, index, resets: outcome.marginResets }))
+    .filter(
+      (entry): entry is typeof entry & { resets: NonNullable<RuleSetOutcome['marginResets']> } =>
+        entry.resets !== undefined,
+    )
+  if (withResets.length === 0) return ''
+  const key = (resets: NonNullable<RuleSetOutcome['marginResets']>): string =>
+    resets.map((reset) => `${reset.timeMs}:${reset.factor}`).join(',')
+  const shared = new Set(withResets.map((entry) => key(entry.resets))).size === 1
+  const lines = (shared ? withResets.slice(0, 1) : withResets).map(({ outcome, index, resets }) => {
+    const last = resets.at(-1)
+    return {
+      name: shared ? 'margin factor (every rule set)' : outcome.ruleSetId,
+      color: shared ? '#111827' : (colors[index] ?? '#111827'),
+      step: true,
+      points: [
+        [startMs, 1] as const,
+        ...resets.map((reset) => [reset.timeMs, toNumber(reset.factor)] as const),
+        [endMs, last === undefined ? 1 : toNumber(last.factor)] as const,
+      ],
+    }
+  })
+  const rows = (shared ? withResets.slice(0, 1) : withResets).flatMap(({ outcome, resets }) =>
+    resets
+      .slice(0, TABLE_ROW_LIMIT)
+      .map(
+        (reset) =>
+          `<tr><td>${shared ? 'every rule set' : escapeXml(outcome.ruleSetId)}</td><td>${utc(reset.timeMs)}</td><td>×${escapeXml(formatFixed(reset.factor))}</td><td>${escapeXml(formatFixed(reset.rate, 6))}</td></tr>`,
+      ),
+  )
+  const table =
+    rows.length === 0
+      ? '<p class="note">No re-set: the rate never moved far enough from its level at the end of the warm-up, so the published rates stayed in force.</p>'
+      : `<div class="scroll"><table><thead><tr><th>Rule set</th><th>From (UTC)</th><th>Factor</th><th>APC rate</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table></div>`
+  return `<h2>Dynamic margin</h2><figure>${lineChart({
+    title: 'Margin factor: rates in force ÷ published rates',
+    height: 220,
+    xFormat,
+    yFormat: (value) => `×${Number(value.toPrecision(3))}`,
+    series: lines,
+    yFromZero: true,
+  })}<figcaption>Each re-set multiplies the initial and maintenance rates of the simulated market's published margin model by the factor (rounded up, at most 1). The factor is the EWMA + anti-procyclicality rate of the exogenous path ÷ its rate at the end of the warm-up, read on a fixed schedule; the liquidation chain is unchanged.</figcaption></figure>
+${table}`
 }
 
 function formatDisplay(value: string, decimals: number): string {

@@ -81,6 +81,14 @@ export interface SimulatedPricePoint {
   readonly price: Fixed
 }
 
+/** A re-set of the margin rates by dynamic margin (SIMRUN-019): from `timeMs`, published rates × `factor`. */
+export interface MarginResetRecord {
+  readonly timeMs: number
+  readonly factor: Fixed
+  /** The APC rate of the exogenous path read at `timeMs` (DYN-008). */
+  readonly rate: Fixed
+}
+
 export interface RuleSetOutcome {
   readonly ruleSetId: string
   readonly venue: string
@@ -102,6 +110,8 @@ export interface RuleSetOutcome {
   readonly monteCarloLosses?: readonly Fixed[]
   /** The same per path in the quote currency, each part at the mark of its moment. */
   readonly monteCarloLossesInQuote?: readonly Fixed[]
+  /** The margin re-sets put in force, in time order, when the run had dynamic margin (absent otherwise). */
+  readonly marginResets?: readonly MarginResetRecord[]
 }
 
 /** True when the outcome's amounts are in a coin (inverse market: settlement ≠ quote asset). */
@@ -208,6 +218,15 @@ export function simulationResultToJson(result: SimulationResult): Json {
             monteCarloLossesInQuote: outcome.monteCarloLossesInQuote.map((loss) =>
               formatFixed(loss),
             ),
+          }),
+      ...(outcome.marginResets === undefined
+        ? {}
+        : {
+            marginResets: outcome.marginResets.map((reset) => ({
+              timeMs: reset.timeMs,
+              factor: formatFixed(reset.factor),
+              rate: formatFixed(reset.rate),
+            })),
           }),
     })),
   }
@@ -323,10 +342,25 @@ export function parseSimulationResult(input: unknown): Checked<SimulationResult>
             .map((value, lossIndex) => reader.decimal(value, `${path}.${key}[${lossIndex}]`))
     const losses = lossList('monteCarloLosses')
     const lossesInQuote = lossList('monteCarloLossesInQuote')
+    const marginResets =
+      outcome.marginResets === undefined
+        ? undefined
+        : reader
+            .array(outcome.marginResets, `${path}.marginResets`)
+            .map((value, resetIndex): MarginResetRecord => {
+              const where = `${path}.marginResets[${resetIndex}]`
+              const reset = reader.object(value, where)
+              return {
+                timeMs: reader.integer(reset.timeMs, `${where}.timeMs`),
+                factor: reader.decimal(reset.factor, `${where}.factor`),
+                rate: reader.decimal(reset.rate, `${where}.rate`),
+              }
+            })
     return {
       ...base,
       ...(losses === undefined ? {} : { monteCarloLosses: losses }),
       ...(lossesInQuote === undefined ? {} : { monteCarloLossesInQuote: lossesInQuote }),
+      ...(marginResets === undefined ? {} : { marginResets }),
     }
   })
   const seed = scenario.seed

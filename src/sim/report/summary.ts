@@ -6,7 +6,7 @@
  * the price of its moment: fills at their fill price, shortfalls, socialized losses and the final
  * fund at the simulated price of their step.
  */
-import { add, type Fixed, formatFixed, ZERO } from '../../core/num/fixed.ts'
+import { add, type Fixed, formatFixed, max, ONE, ZERO } from '../../core/num/fixed.ts'
 import {
   cascadeAmplification,
   maxDrawdown,
@@ -45,6 +45,10 @@ export interface OutcomeSummary {
   readonly monteCarloPaths: number
   readonly monteCarloLossP95: Fixed | null
   readonly monteCarloLossP99: Fixed | null
+  /** Margin re-sets by dynamic margin (SIMRUN-019); null when the run had none. */
+  readonly marginResetCount: number | null
+  /** Highest margin factor in force (1: the published rates); null without dynamic margin. */
+  readonly marginFactorPeak: Fixed | null
   /** The main amounts in the quote currency at the price of their moment (SIM-055). */
   readonly inQuote: {
     readonly liquidatedValue: Fixed
@@ -115,6 +119,9 @@ export function summarizeOutcome(
     monteCarloPaths: losses.length,
     monteCarloLossP95: losses.length > 0 ? quantile(losses, percentile(95)) : null,
     monteCarloLossP99: losses.length > 0 ? quantile(losses, percentile(99)) : null,
+    marginResetCount: outcome.marginResets?.length ?? null,
+    marginFactorPeak:
+      outcome.marginResets?.reduce((peak, reset) => max(peak, reset.factor), ONE) ?? null,
     inQuote,
   }
 }
@@ -208,6 +215,15 @@ export function metricRows(result: SimulationResult): MetricRow[] {
       (s) => decimalOrEmpty(s.cascadeAmplification, 4),
     ),
   ]
+  if (summaries.some((summary) => summary.marginResetCount !== null))
+    rows.push(
+      row('margin_reset_count', 'Margin re-sets (dynamic margin)', 'count', (s) =>
+        s.marginResetCount === null ? '' : String(s.marginResetCount),
+      ),
+      row('margin_factor_peak', 'Highest margin factor (× published rates)', 'ratio', (s) =>
+        decimalOrEmpty(s.marginFactorPeak),
+      ),
+    )
   const monteCarlo = summaries.some((summary) => summary.monteCarloPaths > 0)
   if (monteCarlo) {
     rows.push(

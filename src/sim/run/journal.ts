@@ -147,11 +147,11 @@ export class SimulationJournal implements CommandRecorder {
       throw new Error(
         `Invariant: the journal's state hash is the engine's (SIMRUN-060, entry=${this.entries.length + 1})`,
       )
-    this.recordEntry(command, timestampMs, outcome, hash)
+    this.recordEntry(journalCommandOf(command, timestampMs), timestampMs, outcome, hash)
   }
 
   private recordEntry(
-    command: Command | JournalCommand,
+    command: JournalCommand,
     timestampMs: number,
     outcome: ExecuteOutcome,
     stateHash: string,
@@ -165,7 +165,7 @@ export class SimulationJournal implements CommandRecorder {
         sequence,
         timestampMs,
         idempotencyKey: `${this.ruleSetId}:${sequence}`,
-        commandJson: encodeCommand(command as JournalCommand),
+        commandJson: encodeCommand(command),
         resultJson: encodeEngineValue(outcome.result),
         eventsJson: encodeEngineValue(outcome.events),
         stateHash,
@@ -173,6 +173,16 @@ export class SimulationJournal implements CommandRecorder {
       }),
     )
   }
+}
+
+/**
+ * A command in the journal's form: a rule set the loop puts in force along the path (dynamic
+ * margin, SIMRUN-019) is recorded as a rule change by `lor simulate` effective at its own time, so
+ * that it decodes and replays like any other (JNL-011).
+ */
+function journalCommandOf(command: Command | JournalCommand, timestampMs: number): JournalCommand {
+  if (command.type !== 'rules_change' || 'author' in command) return command
+  return { ...command, author: SIMULATION_AUTHOR, effectiveTimeMs: timestampMs }
 }
 
 /** The commands that open one account as `seedState` would, and the leverage they need. */

@@ -25,7 +25,14 @@ import {
   type PopulationMarket,
   validatePopulationSpec,
 } from '../population.ts'
+import {
+  addOptionHoldings,
+  type OptionHoldingsSpec,
+  parseOptionHoldingsSpec,
+} from '../option-holdings.ts'
 import { SEED_MAXIMUM } from '../random.ts'
+import type { MarginReset } from '../../core/dynamic-margin/index.ts'
+import { type DynamicMarginOptions, marginResetsAlongPath } from './dynamic-margin.ts'
 import { simulatedMarketOf } from './setup.ts'
 
 /** Presets compared when none is named. */
@@ -69,6 +76,13 @@ export interface ScenarioOptions {
   readonly maxIterationsPerStep: number
   /** Insurance fund at the start of each rule set's run, in its settlement asset (decimal text). */
   readonly insuranceFund: string
+  /**
+   * Margin rates re-set from the exogenous path's volatility (SIMRUN-019): the
+   * dynamic margin document (`dynamic-margin.ts`); absent: the published rates throughout.
+   */
+  readonly dynamicMargin?: DynamicMarginOptions
+  /** Options a share of the population also holds (SIM-025; absent: none). */
+  readonly optionHoldings?: OptionHoldingsSpec
 }
 
 /** Defaults of everything but the rule sets and the path. */
@@ -93,6 +107,10 @@ export interface BuiltScenario {
   readonly ruleSets: readonly RuleSet[]
   /** Daily volatility for the impact model. */
   readonly volatility: number
+  /** The margin re-sets along the path when the options ask for dynamic margin (SIMRUN-019, SIMRUN-020). */
+  readonly marginResets?: readonly MarginReset[]
+  /** The option holdings added to the population (SIM-026), when the options ask for them. */
+  readonly optionHoldings?: OptionHoldingsSpec
 }
 
 const HOUR = 3_600_000
@@ -133,6 +151,11 @@ export function buildScenario(
   issues.push(...ruleIssues)
   const built = buildPath(options, seed, issues)
   if (built === null || issues.length > 0) return { ok: false, issues }
+  const resets =
+    options.dynamicMargin === undefined
+      ? undefined
+      : marginResetsAlongPath(options.dynamicMargin, built.path)
+  if (resets?.ok === false) return { ok: false, issues: resets.issues }
   const populationMarket: PopulationMarket = {
     ...DEFAULT_POPULATION_MARKET,
     referencePrice: roundToStep(
@@ -156,6 +179,13 @@ export function buildScenario(
     if (!checked.ok) return { ok: false, issues: checked.issues }
     population = generatePopulation(spec)
   }
+  let optionHoldings: OptionHoldingsSpec | undefined
+  if (options.optionHoldings !== undefined) {
+    const checked = parseOptionHoldingsSpec(options.optionHoldings)
+    if (!checked.ok) return { ok: false, issues: checked.issues }
+    optionHoldings = checked.value
+    population = addOptionHoldings(population, optionHoldings, populationMarket)
+  }
   return {
     ok: true,
     value: {
@@ -166,6 +196,8 @@ export function buildScenario(
       populationMarket,
       ruleSets,
       volatility: options.impactVolatility ?? built.volatility ?? 0.04,
+      ...(resets === undefined ? {} : { marginResets: resets.value }),
+      ...(optionHoldings === undefined ? {} : { optionHoldings }),
     },
   }
 }

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { contractValue } from '../../core/model/position-math.ts'
-import { abs, type Fixed, fixedOf, toNumber } from '../../core/num/fixed.ts'
+import { abs, type Fixed, fixedOf, roundToStep, toNumber } from '../../core/num/fixed.ts'
 import type { RuleSet } from '../../core/rules/rule-set.ts'
 import type { ImpactParams } from '../impact.ts'
 import { populationHash } from '../population.ts'
@@ -13,10 +13,17 @@ import {
   type SimulationResult,
   simulationResultToJson,
 } from '../report/result.ts'
+import { marginRulesChanges } from './dynamic-margin.ts'
 import type { CommandRecorder } from './journal.ts'
 import { type RunMetrics, runMetrics } from './run-metrics.ts'
 import type { BuiltScenario, ScenarioOptions } from './scenario.ts'
-import { mapPopulation, quoteToSettlement, simulatedMarketOf } from './setup.ts'
+import {
+  listOptionSeries,
+  mapPopulation,
+  optionSeriesOf,
+  quoteToSettlement,
+  simulatedMarketOf,
+} from './setup.ts'
 import { runTickLoop, type TickLoopDiagnostics } from './tick-loop.ts'
 
 /** One rule set's run: its outcome in the report's shape, its metrics and how the loop ran. */
@@ -27,6 +34,14 @@ export interface RuleSetRun {
   readonly market: string
   readonly settlementAsset: string
   readonly quoteAsset: string
+  /** With option holdings (SIMRUN-005): the series listed, or why the rule set left them out. */
+  readonly options?: OptionListing
+}
+
+/** How a rule set took the population's options. */
+export interface OptionListing {
+  readonly series: number
+  readonly omitted?: string
 }
 
 /** A whole comparison for one seed. */
@@ -79,17 +94,40 @@ export function runRuleSet(
   if (!choice.ok) throw new RangeError(`Condition failed: ${choice.message} (SIMRUN-001)`)
   const instrument = choice.market.instrument
   const referencePrice = built.populationMarket.referencePrice
+  const first = built.path.points[0]
+  // SIMRUN-005: the population's option series are listed in rule sets that can margin them.
+  const holdings = built.optionHoldings
+  const listed =
+    holdings === undefined || first === undefined
+      ? undefined
+      : listOptionSeries(
+          ruleSet,
+          choice.market,
+          optionSeriesOf(built.population, built.populationMarket.instrument.market),
+          {
+            startTimeMs: first.timeMs,
+            firstMark: roundToStep(first.price, instrument.tickSize, 'half_even'),
+            lotSize: fixedOf(holdings.lotSize),
+            volatility: fixedOf(holdings.impliedVolatility),
+          },
+        )
+  const runRules = listed?.ruleSet ?? ruleSet
   const accounts = mapPopulation(
     built.population,
     built.populationMarket.instrument,
     choice.market,
     referencePrice,
+    listed,
   )
   // The starting fund is given in the quote currency; a coin-margined fund holds its value at
   // the first price (SIMRUN-004).
   const firstPrice = built.path.points[0]?.price ?? referencePrice
+  // Dynamic margin: the simulated market's rates re-set along the path (SIMRUN-019).
+  const marginResets = built.marginResets
+  const rulesChanges =
+    marginResets === undefined ? [] : marginRulesChanges(marginResets, runRules, instrument.market)
   const output = runTickLoop({
-    ruleSet,
+    ruleSet: runRules,
     market: choice.market,
     accounts,
     path: built.path,
@@ -97,14 +135,24 @@ export function runRuleSet(
     maxIterationsPerStep: options.maxIterationsPerStep,
     insuranceFund: quoteToSettlement(instrument, fixedOf(options.insuranceFund), firstPrice),
     ...(recorder === undefined ? {} : { recorder }),
+    ...(rulesChanges.length === 0 ? {} : { rulesChanges }),
+    ...(listed === undefined ? {} : { options: listed }),
   })
   return {
-    outcome: output.outcome,
+    outcome: marginResets === undefined ? output.outcome : { ...output.outcome, marginResets },
     metrics: runMetrics(output, built.path),
     diagnostics: output.diagnostics,
     market: instrument.market,
     settlementAsset: instrument.settlementAsset,
     quoteAsset: instrument.quoteAsset,
+    ...(listed === undefined
+      ? {}
+      : {
+          options: {
+            series: listed.markets.size,
+            ...(listed.omitted === undefined ? {} : { omitted: listed.omitted }),
+          },
+        }),
   }
 }
 

@@ -24,6 +24,7 @@ import {
   seedState,
 } from '../../core/engine/index.ts'
 import { insuranceFundOf } from '../../core/engine/plan.ts'
+import { holdersOf, optionValuationOf } from '../../core/engine/state.ts'
 import { evaluateAccount, evaluateAccountMargin } from '../../core/margin/evaluate.ts'
 import { liquidationPrice } from '../../core/margin/liquidation-price.ts'
 import { isPortfolioMargined } from '../../core/margin/portfolio-margin.ts'
@@ -42,6 +43,7 @@ import {
   toNumber,
   ZERO,
 } from '../../core/num/fixed.ts'
+import type { Instrument } from '../../core/model/instrument.ts'
 import type { MarketRules, RuleSet } from '../../core/rules/rule-set.ts'
 import { createImpactModel, type ImpactParams } from '../impact.ts'
 import type { PricePath } from '../paths/price-path.ts'
@@ -55,7 +57,13 @@ import type {
   SocializedLoss,
 } from '../report/result.ts'
 import type { CommandRecorder } from './journal.ts'
-import { isCoinMargined, type MappedAccount, quoteNotional, settlementInQuote } from './setup.ts'
+import {
+  isCoinMargined,
+  type ListedOptions,
+  type MappedAccount,
+  quoteNotional,
+  settlementInQuote,
+} from './setup.ts'
 import { TriggerBook, type TriggerEntry, type TriggerKind } from './trigger-heap.ts'
 
 const DAY_MS = 86_400_000
@@ -80,6 +88,12 @@ export interface TickLoopInput {
    * portfolio model.
    */
   readonly rulesChanges?: readonly RulesChangeAlongPath[]
+  /**
+   * The option series `ruleSet` lists on the market (SIMRUN-005): each is marked at the start with
+   * its premium and implied volatility; while any account holds an option the engine is given the
+   * mark at every step, and each series expires at its time.
+   */
+  readonly options?: ListedOptions
 }
 
 /** A rule set that takes over at `timeMs` (e.g. margin rates re-set from volatility). */
@@ -113,6 +127,9 @@ export interface TickLoopDiagnostics {
   readonly triggersFired: number
   /** Accounts the engine found below maintenance that no trigger had flagged (0 when the screen is exact). */
   readonly screenMisses: number
+  /** Option series listed in the run (SIMRUN-005), and how many of them expired on the path. */
+  readonly optionSeries: number
+  readonly optionsExpired: number
   /** Per settlement asset: what the venue holds vs deposits − withdrawals (equal: conserved). */
   readonly conservation: readonly {
     readonly asset: string
@@ -146,6 +163,8 @@ interface Tracked {
 interface Order {
   readonly account: string
   readonly index: number
+  /** The simulated market, or an option on it (engine orders only). */
+  readonly market: string
   /** Signed trade size that closes the position (− sells a long). */
   readonly size: Fixed
   readonly kind: ForcedCloseKind
@@ -202,13 +221,53 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   }
   const triggers = new TriggerBook(tracked.length)
   let mark = roundToTick(first.price, instrument.tickSize)
-  /** Mark the engine was last given; null before the first mark command. */
+  /** Mark the engine was last given, and when; null before the first mark command. */
   let engineMark: Fixed | null = null
+  let engineMarkTimeMs = first.timeMs
 
-  /** The current mark as the margin module takes it (one map, updated in place). */
+  // SIMRUN-005: the listed options open at their premium with their implied volatility; the
+  // underlying's first mark then values them (and every holder) at the same price and time.
+  const optionMarkets = [...(input.options?.premiums ?? new Map<string, Fixed>())]
+  const volatility = input.options?.volatility
+  if (optionMarkets.length > 0 && volatility !== undefined) {
+    for (const [option, premium] of optionMarkets)
+      run({ type: 'mark_price', market: option, mark: premium, volatility }, first.timeMs)
+    run({ type: 'mark_price', market: marketId, mark }, first.timeMs)
+    engineMark = mark
+  }
+  const expiries = optionMarkets
+    .map(([option]) => ({
+      market: option,
+      timeMs: ruleSet.markets.get(option)?.instrument.expiryTimeMs ?? Number.POSITIVE_INFINITY,
+    }))
+    .sort((a, b) => (a.timeMs !== b.timeMs ? a.timeMs - b.timeMs : compareText(a.market, b.market)))
+  let nextExpiry = 0
+  let optionsExpired = 0
+  /** True while a trader holds an option (the book is always the other side). */
+  const optionsHeld = (): boolean =>
+    optionMarkets.some(
+      ([option]) => !state.expiredMarkets.has(option) && holdersOf(state, option).length > 1,
+    )
+  /** Accounts holding an option: the engine evaluates them at every mark (OPT-025). */
+  const holdsOption = (account: Account): boolean => {
+    for (const [option] of optionMarkets) if (account.positions.has(option)) return true
+    return false
+  }
+  const instrumentOf = (market: string): Instrument =>
+    state.rules.markets.get(market)?.instrument ?? instrument
+
+  /**
+   * The current mark as the margin module takes it (one map, updated in place), with the options'
+   * marks as the engine last set them (current while options are held: the engine is marked at
+   * every step then).
+   */
   const markMap = new Map<string, Fixed>()
   const marks = (): Map<string, Fixed> => {
     markMap.set(marketId, mark)
+    for (const [option] of optionMarkets) {
+      const optionMark = state.prices.get(option)?.mark
+      if (optionMark !== undefined) markMap.set(option, optionMark)
+    }
     return markMap
   }
 
@@ -230,7 +289,13 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
   const equityOf = (id: string): Fixed => {
     const account = state.accounts.get(id)
     if (account === undefined) return ZERO
-    const risk = evaluateAccountMargin(state.rules, account, marks())
+    const risk = evaluateAccountMargin(
+      state.rules,
+      account,
+      marks(),
+      undefined,
+      optionValuationOf(state, engineMarkTimeMs),
+    )
     return risk.groups.find((group) => group.asset === asset)?.equity ?? ZERO
   }
 
@@ -298,7 +363,9 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     const position = account?.positions.get(marketId)
     if (account === undefined || position === undefined) return
     const long = position.size > 0n
-    addTrigger(index, version, 'liquidation', liquidationTriggerOf(account, position), long)
+    // An option holder is evaluated by the engine at every step (options move with time too).
+    if (!holdsOption(account))
+      addTrigger(index, version, 'liquidation', liquidationTriggerOf(account, position), long)
     addTrigger(index, version, 'stop_loss', item.mapped.stopLoss, long)
     addTrigger(index, version, 'take_profit', item.mapped.takeProfit, !long)
     const limit = item.mapped.dailyLossLimit
@@ -459,7 +526,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       switch (event.type) {
         case 'liquidation_order_filled': {
           const price = event.price ?? mark
-          const value = abs(contractValue(instrument, event.size, price))
+          const value = abs(contractValue(instrumentOf(event.market), event.size, price))
           orderValues.set(event.orderId, add(orderValues.get(event.orderId) ?? ZERO, value))
           forcedCloses.push({
             timeMs,
@@ -480,7 +547,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
             market: event.market,
             size: event.size,
             price: event.price,
-            value: abs(contractValue(instrument, event.size, event.price)),
+            value: abs(contractValue(instrumentOf(event.market), event.size, event.price)),
           })
           touch(event.counterparty)
           touch(event.account)
@@ -551,9 +618,20 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       }
     }
   }
-  const openOrders = (): { orderId: string; account: string; remaining: Fixed }[] =>
+  /** Open liquidation orders of the market and its options, by order id. */
+  const optionMarketIds = new Set(optionMarkets.map(([option]) => option))
+  const openOrders = (): {
+    orderId: string
+    account: string
+    market: string
+    remaining: Fixed
+  }[] =>
     [...state.liquidation.orders.values()]
-      .filter((order) => order.market === marketId && order.remaining !== 0n)
+      .filter(
+        (order) =>
+          (order.market === marketId || optionMarketIds.has(order.market)) &&
+          order.remaining !== 0n,
+      )
       .sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0))
   let engineSteps = 0
   let iterationsMost = 0
@@ -569,6 +647,17 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     const timeMs = point.timeMs
     const day = Math.floor(timeMs / DAY_MS)
     let rulesChanged = false
+    // SIMRUN-005: options expire at their time, settled at the step's price of the underlying.
+    for (
+      let expiry = expiries[nextExpiry];
+      expiry !== undefined && expiry.timeMs <= timeMs;
+      expiry = expiries[++nextExpiry]
+    ) {
+      mark = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
+      for (const id of holdersOf(state, expiry.market)) touch(id)
+      run({ type: 'expire', market: expiry.market, settlementPrice: mark }, timeMs)
+      optionsExpired += 1
+    }
     for (
       let change = rulesChanges[nextRulesChange];
       change !== undefined && change.timeMs <= timeMs;
@@ -599,12 +688,15 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     for (;;) {
       mark = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
       const fired = triggers.takeFired(mark)
-      if (fired.length === 0 && (!engineLiquidates || openOrders().length === 0)) break
+      // Option holders are judged by the engine at every step: their options move with time too.
+      const optionMarkDue = optionsHeld() && (engineMark !== mark || engineMarkTimeMs !== timeMs)
+      if (fired.length === 0 && !optionMarkDue && (!engineLiquidates || openOrders().length === 0))
+        break
       triggersFired += fired.length
       let breachedEvents: readonly EngineEvent[] = []
       // The engine evaluates every holder on a mark: give it one only when a liquidation may be due.
-      const liquidationDue = fired.some((entry) => entry.kind === 'liquidation')
-      if (liquidationDue && engineMark !== mark) {
+      const liquidationDue = optionMarkDue || fired.some((entry) => entry.kind === 'liquidation')
+      if (liquidationDue && (engineMark !== mark || optionMarkDue)) {
         // Sizes before the mark of the accounts it may close out (a backstop takeover names no size).
         const sizesBefore = new Map<string, Fixed>()
         for (const entry of fired) {
@@ -615,29 +707,45 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
         }
         breachedEvents = run({ type: 'mark_price', market: marketId, mark }, timeMs)
         engineMark = mark
+        engineMarkTimeMs = timeMs
         engineTouched = true
         // Rule sets whose chain closes an account out on the mark itself (a network party taking
         // the position, LIQ-070) report the fill, takeover and allocation in the mark's events.
         absorb(breachedEvents, timeMs, true, sizesBefore)
       }
-      const orders = new Map<number, Order>()
+      /** Orders of this round by account (an account may have one per market). */
+      const orders = new Map<number, Order[]>()
+      const addOrder = (order: Order): void => {
+        const list = orders.get(order.index)
+        if (list === undefined) orders.set(order.index, [order])
+        else list.push(order)
+      }
       const flagged = new Set(fired.map((entry) => entry.account))
       for (const event of breachedEvents) {
         if (event.type !== 'account_below_maintenance') continue
         const index = indexById.get(event.account)
         if (index === undefined) continue
-        if (!flagged.has(index)) screenMisses += 1
-        const size = state.accounts.get(event.account)?.positions.get(marketId)?.size
+        const account = state.accounts.get(event.account)
+        if (!flagged.has(index) && (account === undefined || !holdsOption(account)))
+          screenMisses += 1
+        const size = account?.positions.get(marketId)?.size
         if (size !== undefined && !engineLiquidates)
-          orders.set(index, { account: event.account, index, size: neg(size), kind: 'liquidation' })
+          addOrder({
+            account: event.account,
+            index,
+            market: marketId,
+            size: neg(size),
+            kind: 'liquidation',
+          })
       }
       if (engineLiquidates) {
         for (const order of openOrders()) {
           const index = indexById.get(order.account)
           if (index === undefined) continue
-          orders.set(index, {
+          addOrder({
             account: order.account,
             index,
+            market: order.market,
             size: order.remaining,
             kind: kindOfPolicy,
             orderId: order.orderId,
@@ -667,25 +775,36 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
             continue
           }
         }
-        orders.set(entry.account, {
+        addOrder({
           account: item.mapped.id,
           index: entry.account,
+          market: marketId,
           size: neg(size),
           kind: entry.kind,
         })
       }
       if (orders.size === 0) break
       iterations += 1
-      const sorted = [...orders.values()].sort((a, b) => a.index - b.index)
+      const sorted = [...orders.values()]
+        .flat()
+        .sort((a, b) =>
+          a.index !== b.index ? a.index - b.index : compareText(a.orderId ?? '', b.orderId ?? ''),
+        )
       let flow = 0
-      // The square-root law takes the flow in the quote currency the volume is measured in.
-      for (const order of sorted) flow += toNumber(quoteNotional(instrument, order.size, mark))
+      // The square-root law takes the flow in the quote currency the volume is measured in; it
+      // moves the underlying only (options fill at their own mark).
+      for (const order of sorted)
+        if (order.market === marketId) flow += toNumber(quoteNotional(instrument, order.size, mark))
       impact.applyForcedFlow(stepIndex, flow)
       const fillPrice = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
       for (const order of sorted) {
         engineTouched = true
         if (order.orderId !== undefined) {
-          fillLiquidationOrder(order.orderId, order.size, fillPrice, timeMs)
+          const price =
+            order.market === marketId
+              ? fillPrice
+              : (state.prices.get(order.market)?.mark ?? fillPrice)
+          fillLiquidationOrder(order.orderId, order.size, price, timeMs)
           deferred.delete(order.index)
           touched.add(order.index)
           continue
@@ -780,10 +899,16 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       cappedSteps,
       triggersFired,
       screenMisses,
+      optionSeries: optionMarkets.length,
+      optionsExpired,
       conservation,
     },
     endogenousShift,
   }
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 function roundToTick(price: Fixed, tick: Fixed): Fixed {
