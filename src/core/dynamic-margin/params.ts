@@ -41,6 +41,29 @@ export function horizonMultiplier(quantile: Fixed, horizonMs: number, intervalMs
   return mul(quantile, sqrtCeil(periods), 'ceil')
 }
 
+/**
+ * A decimal written as a string (DYN-010), checked by `check` (a problem sentence or undefined);
+ * each problem goes to `report` as an issue and gives undefined.
+ */
+export function decimalField(
+  value: unknown,
+  path: string,
+  check: (number: Fixed) => string | undefined,
+  report: (code: string, path: string, message: string) => undefined,
+  example: string,
+): Fixed | undefined {
+  if (typeof value !== 'string')
+    return report(
+      'not_a_decimal_string',
+      path,
+      `expected a decimal written as a string, e.g. "${example}"`,
+    )
+  const parsed = parseFixed(value)
+  if (!parsed.ok) return report(parsed.code, path, parsed.message)
+  const problem = check(parsed.value)
+  return problem === undefined ? parsed.value : report('out_of_range', path, problem)
+}
+
 /** Outcome of `parseDynamicMarginParams`. */
 export type ParseDynamicMarginResult =
   | { readonly ok: true; readonly params: DynamicMarginParams; readonly multiplierSource: string }
@@ -98,19 +121,8 @@ export function parseDynamicMarginParams(
     path: string,
     value: unknown,
     check: (number: Fixed) => string | undefined,
-  ): Fixed | undefined => {
-    if (value === undefined) return undefined
-    if (typeof value !== 'string')
-      return add(
-        'not_a_decimal_string',
-        path,
-        'expected a decimal written as a string, e.g. "0.25"',
-      )
-    const parsed = parseFixed(value)
-    if (!parsed.ok) return add(parsed.code, path, parsed.message)
-    const problem = check(parsed.value)
-    return problem === undefined ? parsed.value : add('out_of_range', path, problem)
-  }
+  ): Fixed | undefined =>
+    value === undefined ? undefined : decimalField(value, path, check, add, '0.25')
   const positive = (number: Fixed) => (number > 0n ? undefined : 'must be greater than 0')
   const fraction = (number: Fixed) =>
     number >= 0n && number <= ONE ? undefined : 'must lie in 0..1'

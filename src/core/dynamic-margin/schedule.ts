@@ -15,13 +15,12 @@ import {
   fixedOf,
   max,
   ONE,
-  parseFixed,
   roundToDecimals,
   sub,
 } from '../num/fixed.ts'
 import type { RuleIssue } from '../rules/parse.ts'
 import { type DynamicMarginParams, marginHistory } from './apc.ts'
-import { parseDuration, parseDynamicMarginParams } from './params.ts'
+import { decimalField, parseDuration, parseDynamicMarginParams } from './params.ts'
 
 /** How often and how far rates are re-set. */
 export interface MarginScheduleRules {
@@ -179,17 +178,7 @@ export function parseMarginScheduleDocument(
     check: (value: Fixed) => string | undefined,
   ): Fixed | undefined => {
     const value = root[key]
-    if (value === undefined) return fallback
-    if (typeof value !== 'string')
-      return report(
-        'not_a_decimal_string',
-        key,
-        'expected a decimal written as a string, e.g. "0.1"',
-      )
-    const number = parseFixed(value)
-    if (!number.ok) return report(number.code, key, number.message)
-    const problem = check(number.value)
-    return problem === undefined ? number.value : report('out_of_range', key, problem)
+    return value === undefined ? fallback : decimalField(value, key, check, report, '0.1')
   }
   const everyMs = duration('every', MARGIN_SCHEDULE_DEFAULTS.everyMs)
   const warmupMs = duration('warmup', MARGIN_SCHEDULE_DEFAULTS.warmupMs)
