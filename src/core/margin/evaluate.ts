@@ -40,6 +40,7 @@ import {
   portfolioGroupMargin,
 } from './portfolio-margin.ts'
 import { timeToExpiryYears } from '../options/option.ts'
+import { optionModelMark } from '../options/option-mark.ts'
 import { initialMarginOf, maintenanceMarginOf, marginRates, marginRatesForValue } from './rates.ts'
 
 /** Margin figures of one position at its mark (no liquidation or bankruptcy price). */
@@ -177,7 +178,13 @@ export function evaluateAccount(
   const groups = [...assets]
     .sort(compareText)
     .map((asset) =>
-      groupRisk(rules, asset, account.balances.get(asset) ?? ZERO, basesByAsset.get(asset) ?? []),
+      groupRisk(
+        rules,
+        asset,
+        account.balances.get(asset) ?? ZERO,
+        basesByAsset.get(asset) ?? [],
+        optionValuation,
+      ),
     )
   return { accountId: account.id, groups }
 }
@@ -366,6 +373,7 @@ function groupRisk(
   asset: string,
   walletBalance: Fixed,
   bases: readonly PositionBase[],
+  optionValuation: OptionValuation | undefined,
 ): SettlementGroupRisk {
   const cross = bases.filter((base) => base.position.marginMode === 'cross')
   // Σ over cross positions of uPnL − requirement, and of uPnL − close fee: each position's
@@ -392,7 +400,14 @@ function groupRisk(
       : base.position.isolatedMargin
     const risk = positionRisk(rules, base, liquidationCollateral, bankruptcyCollateral)
     if (!isCross || !pooled || base.option !== undefined) return risk
-    const liquidation = portfolioLiquidationPrice(rules, asset, walletBalance, bases, base)
+    const liquidation = portfolioLiquidationPrice(
+      rules,
+      asset,
+      walletBalance,
+      bases,
+      base,
+      optionValuation,
+    )
     return {
       ...risk,
       liquidationPrice: liquidation?.displayed ?? null,
@@ -405,8 +420,9 @@ function groupRisk(
 /**
  * The liquidation price of a cross position in a group with a portfolio requirement (PFM-044):
  * the mark of its market at which the group's cross equity meets its cross maintenance
- * requirement, every other mark held fixed, found by exact bisection (the portfolio requirement
- * has no closed form).
+ * requirement, found by exact bisection (the portfolio requirement has no closed form). Options
+ * written on that market are re-marked with it at their model value (OPT-027: their volatility,
+ * the valuation time), as the engine re-marks them; every other mark is held fixed.
  */
 function portfolioLiquidationPrice(
   rules: RuleSet,
@@ -414,6 +430,7 @@ function portfolioLiquidationPrice(
   walletBalance: Fixed,
   bases: readonly PositionBase[],
   base: PositionBase,
+  optionValuation: OptionValuation | undefined,
 ): PriceSolution | null {
   const { position } = base
   const input: PriceSolveInput = {
@@ -424,11 +441,36 @@ function portfolioLiquidationPrice(
     markPrice: base.markPrice,
   }
   const headroom = (price: Fixed): Fixed => {
-    const moved = bases.map((each) =>
-      each === base
-        ? positionBase(rules, position, new Map([[position.market, price]]), undefined, undefined)
-        : each,
-    )
+    const moved = bases.map((each) => {
+      if (each === base)
+        return positionBase(
+          rules,
+          position,
+          new Map([[position.market, price]]),
+          undefined,
+          undefined,
+        )
+      const instrument = each.rules.instrument
+      const volatility = optionValuation?.volatilityOf(instrument.market)
+      if (
+        instrument.option?.underlyingMarket !== position.market ||
+        optionValuation === undefined ||
+        volatility === undefined
+      )
+        return each
+      const optionMark = optionModelMark(
+        instrument,
+        price,
+        volatility,
+        optionValuation.valuationTimeMs,
+      )
+      if (optionMark === undefined) return each
+      const marks = new Map([
+        [position.market, price],
+        [instrument.market, optionMark],
+      ])
+      return positionBase(rules, each.position, marks, undefined, optionValuation)
+    })
     const group = groupFigures(rules, asset, walletBalance, moved, [])
     return sub(group.crossEquity, group.crossMaintenanceMargin)
   }
