@@ -8,16 +8,7 @@
  * hour. Pure and exact.
  */
 import { assert } from '../assert.ts'
-import {
-  abs,
-  div,
-  type Fixed,
-  fixedOf,
-  max,
-  ONE,
-  roundToDecimals,
-  sub,
-} from '../num/fixed.ts'
+import { abs, div, type Fixed, fixedOf, max, ONE, roundToDecimals, sub } from '../num/fixed.ts'
 import type { RuleIssue } from '../rules/parse.ts'
 import { type DynamicMarginParams, marginHistory } from './apc.ts'
 import { decimalField, parseDuration, parseDynamicMarginParams } from './params.ts'
