@@ -4,7 +4,8 @@
  * core margin and loss functions and returned as JSON with every decimal as a string.
  */
 import { toCanonicalValue, type JsonValue } from '../core/engine/canonical.ts'
-import { adlCandidates, isSystemAccount } from '../core/engine/liquidation/engine.ts'
+import { adlCandidates } from '../core/engine/liquidation/engine.ts'
+import { isSystemAccount } from '../core/engine/liquidation/system-accounts.ts'
 import { hasAllMarks, openInterestValues } from '../core/engine/margin.ts'
 import {
   type AccountState,

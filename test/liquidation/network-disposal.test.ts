@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { checkInvariants, type EngineEvent } from '../../src/core/engine/index.ts'
-import { disposalCap, disposalSize } from '../../src/core/engine/liquidation/engine.ts'
+import { disposalCap, disposalSize } from '../../src/core/engine/liquidation/network-party.ts'
 import { abs, add, type Fixed, fromScaled } from '../../src/core/num/fixed.ts'
 import { parseRuleSet, ruleSetToJson } from '../../src/core/rules/parse.ts'
 import type { RuleSet } from '../../src/core/rules/rule-set.ts'

@@ -51,10 +51,10 @@ import { marginHolderOf, planFillSide } from './fills.ts'
 import {
   insuranceFundDeposit,
   liquidationFill,
-  liquidationSystemAccounts,
   liquidationsOnMark,
   liquidationTakeover,
 } from './liquidation/engine.ts'
+import { liquidationSystemAccounts } from './liquidation/system-accounts.ts'
 import { belowMaintenanceEvents, hasAllMarks, openInterestValues, withdrawable } from './margin.ts'
 import { holdersToEvaluate, type MarkScreen, screenEvaluated } from './mark-screen.ts'
 import { evaluateAccountMargin } from '../margin/evaluate.ts'

@@ -30,7 +30,7 @@ import {
   optionValuationOf,
 } from '../state.ts'
 import { startChangeLog } from '../state-index.ts'
-import { isSystemAccount } from './engine.ts'
+import { isSystemAccount } from './system-accounts.ts'
 
 /** What every candidate of a market is computed from, besides its own account. */
 interface CandidateInputs {
