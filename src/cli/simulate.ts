@@ -162,7 +162,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--no-journal', 'do not journal the run')
     .option(
       '--options <file>',
-      `a share of the accounts also holds options (protective puts, covered calls, naked writes, bought options), listed in rule sets whose portfolio model can margin them: a YAML or JSON file (usage, strategies, strikeDistances, expiryDays, lotSize, writerLeverageMinimum/Maximum, impliedVolatility), or "${DYNAMIC_MARGIN_DEFAULT}"`,
+      `a share of the accounts also holds options (protective puts, covered calls, naked writes, bought options), listed in rule sets whose portfolio model can margin them: a YAML or JSON file (usage, strategies, strikeDistances, expiryDays, lotSize, writerLeverageMinimum/Maximum, impliedVolatility, volatilityFromPath, volatilityLambda, volatilityEveryMinutes), or "${DYNAMIC_MARGIN_DEFAULT}"`,
     )
     .option(
       '--dynamic-margin <file>',
@@ -489,7 +489,11 @@ export function dynamicMarginLine(resets: readonly MarginResetRecord[]): string 
 /** How one rule set took the population's options, for the summary (SIMRUN-005). */
 export function optionListingText(ruleSetId: string, listing: OptionListing): string {
   if (listing.omitted !== undefined) return `${ruleSetId} leaves them out (${listing.omitted})`
-  return `${ruleSetId} lists ${listing.series} series`
+  const volatility =
+    listing.peakVolatility === undefined
+      ? ''
+      : `, implied volatility re-set ${listing.volatilityResets} time${listing.volatilityResets === 1 ? '' : 's'}, up to ${formatFixed(listing.peakVolatility)}`
+  return `${ruleSetId} lists ${listing.series} series${volatility}`
 }
 
 /** The short text summary printed after a run. */

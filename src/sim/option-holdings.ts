@@ -68,11 +68,20 @@ export interface OptionHoldingsSpec {
   readonly writerLeverageMaximum: number
   /** Annualized implied volatility the options are marked at (decimal text). */
   readonly impliedVolatility: string
+  /**
+   * When true the implied volatility follows the path (SIMRUN-006): re-set every
+   * `volatilityEveryMinutes` to the larger of `impliedVolatility` and the path's EWMA volatility
+   * with decay `volatilityLambda`, annualized.
+   */
+  readonly volatilityFromPath: boolean
+  readonly volatilityLambda: string
+  readonly volatilityEveryMinutes: number
 }
 
 /**
  * Defaults: a fifth of the accounts, strikes 5 % and 10 % away, one 30-day expiry (four series),
- * lot 0.1 (Deribit's BTC option lot), writers at 1–3x, marked at 60 % implied volatility.
+ * lot 0.1 (Deribit's BTC option lot), writers at 1–3x, marked at 60 % implied volatility held for
+ * the whole run (with `volatilityFromPath`: re-set hourly from the path, λ 0.999).
  */
 export const DEFAULT_OPTION_HOLDINGS: OptionHoldingsSpec = {
   usage: 0.2,
@@ -83,6 +92,9 @@ export const DEFAULT_OPTION_HOLDINGS: OptionHoldingsSpec = {
   writerLeverageMinimum: 1,
   writerLeverageMaximum: 3,
   impliedVolatility: '0.6',
+  volatilityFromPath: false,
+  volatilityLambda: '0.999',
+  volatilityEveryMinutes: 60,
 }
 
 const KNOWN_FIELDS = new Set(Object.keys(DEFAULT_OPTION_HOLDINGS))
@@ -146,6 +158,18 @@ export function parseOptionHoldingsSpec(input: unknown): Checked<OptionHoldingsS
   }
   positiveDecimal('$.lotSize', spec.lotSize)
   positiveDecimal('$.impliedVolatility', spec.impliedVolatility)
+  if (typeof spec.volatilityFromPath !== 'boolean')
+    bad('$.volatilityFromPath', 'volatilityFromPath is true or false')
+  const lambda =
+    typeof spec.volatilityLambda === 'string' ? parseFixed(spec.volatilityLambda) : null
+  if (lambda?.ok !== true || lambda.value <= 0n || lambda.value >= fixed(1))
+    bad('$.volatilityLambda', 'volatilityLambda is a decimal string strictly between 0 and 1')
+  if (
+    !Number.isInteger(spec.volatilityEveryMinutes) ||
+    spec.volatilityEveryMinutes < 1 ||
+    spec.volatilityEveryMinutes > 10_080
+  )
+    bad('$.volatilityEveryMinutes', 'volatilityEveryMinutes is a whole number in 1..10,080')
   if (
     !isNumber(spec.writerLeverageMinimum) ||
     !isNumber(spec.writerLeverageMaximum) ||

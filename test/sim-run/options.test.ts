@@ -26,6 +26,7 @@ import {
   populationHash,
   populationToJson,
 } from '../../src/sim/population.ts'
+import { impliedVolatilityResets } from '../../src/sim/run/implied-volatility.ts'
 import { runJournaledSimulation } from '../../src/sim/run/journal.ts'
 import {
   type BuiltScenario,
@@ -60,6 +61,9 @@ describe('SIM-025 option holdings are validated data', () => {
     [{ impliedVolatility: 0.6 }, '$.impliedVolatility'],
     [{ writerLeverageMinimum: 4, writerLeverageMaximum: 2 }, '$.writerLeverageMinimum'],
     [{ volatility: '0.6' }, '$.volatility'],
+    [{ volatilityFromPath: 'yes' }, '$.volatilityFromPath'],
+    [{ volatilityLambda: '1' }, '$.volatilityLambda'],
+    [{ volatilityEveryMinutes: 0 }, '$.volatilityEveryMinutes'],
   ])('refuses %j at %s', (input, path) => {
     const checked = parseOptionHoldingsSpec(input)
     expect(checked.ok).toBe(false)
@@ -305,7 +309,13 @@ describe('SIMRUN-060 a run with options journals and replays', () => {
       model: 'shock:flash-crash-15m',
       ruleSets: ['deribit-pm'],
       accounts: 30,
-      optionHoldings: { ...DEFAULT_OPTION_HOLDINGS, usage: 1, lotSize: '0.01' },
+      optionHoldings: {
+        ...DEFAULT_OPTION_HOLDINGS,
+        usage: 1,
+        lotSize: '0.01',
+        volatilityFromPath: true,
+        volatilityEveryMinutes: 5,
+      },
     }
     const built = buildScenario(options, 3)
     if (!built.ok) throw new Error('the scenario does not build')
@@ -322,5 +332,69 @@ describe('SIMRUN-060 a run with options journals and replays', () => {
         await store.close()
       }
     }
+  }, 300_000)
+})
+
+describe('SIMRUN-006 implied volatility that follows the path', () => {
+  const writers = (volatilityFromPath: boolean): ScenarioOptions => ({
+    ...DEFAULT_SCENARIO_OPTIONS,
+    model: 'shock:flash-crash-15m',
+    ruleSets: ['deribit-pm'],
+    accounts: 60,
+    optionHoldings: {
+      ...DEFAULT_OPTION_HOLDINGS,
+      usage: 1,
+      lotSize: '0.01',
+      strategies: { protective: 0, covered: 0, naked_write: 1, long: 0 },
+      writerLeverageMinimum: 2,
+      writerLeverageMaximum: 4,
+      volatilityFromPath,
+      volatilityEveryMinutes: 5,
+    },
+  })
+
+  it('re-sets only upward from the implied volatility, on the schedule, when it changes', () => {
+    const built = buildScenario(writers(true), 2)
+    if (!built.ok) throw new Error('the scenario does not build')
+    const { path } = built.value
+    const holdings = built.value.optionHoldings
+    if (holdings === undefined) throw new Error('holdings')
+    const resets = impliedVolatilityResets(path, holdings)
+    expect(resets).toEqual(built.value.volatilityResets)
+    expect(resets.length).toBeGreaterThan(3)
+    const start = path.points[0]?.timeMs ?? 0
+    const implied = fixedOf(holdings.impliedVolatility)
+    resets.forEach((reset, index) => {
+      expect((reset.timeMs - start) % 300_000).toBe(0)
+      expect(reset.volatility).toBeGreaterThanOrEqual(implied)
+      expect(reset.volatility % fixedOf('0.0001')).toBe(0n)
+      if (index > 0) expect(reset.volatility).not.toBe(resets[index - 1]?.volatility)
+    })
+    // The crash comes at minute 30: no re-set before it, a spike above twice the implied after.
+    expect(resets[0]?.timeMs).toBeGreaterThan(start + 30 * 60_000)
+    expect(resets.some((reset) => reset.volatility > 2n * implied)).toBe(true)
+    // A path that does not move keeps the implied volatility: nothing to re-set.
+    const flat = {
+      ...path,
+      points: path.points.map((point) => ({ ...point, price: fixedOf('60000') })),
+    }
+    expect(impliedVolatilityResets(flat, holdings)).toEqual([])
+    expect(impliedVolatilityResets(path, { ...holdings, volatilityFromPath: false })).toEqual([])
+  })
+
+  it('takes more written options than a volatility held fixed, and conserves the coin', () => {
+    const closes = (volatilityFromPath: boolean) => {
+      const options = writers(volatilityFromPath)
+      const built = buildScenario(options, 2)
+      if (!built.ok) throw new Error('the scenario does not build')
+      const ruleSet = built.value.ruleSets[0]
+      if (ruleSet === undefined) throw new Error('deribit-pm')
+      const run = runRuleSet(built.value, options, ruleSet)
+      for (const asset of run.diagnostics.conservation) expect(asset.held).toBe(asset.expected)
+      expect(run.diagnostics.volatilityResets).toBe(built.value.volatilityResets?.length ?? 0)
+      return run.outcome.forcedCloses.filter((close) => close.market !== 'BTC-PERPETUAL').length
+    }
+    const fixedVolatility = closes(false)
+    expect(closes(true)).toBeGreaterThan(fixedVolatility)
   }, 300_000)
 })

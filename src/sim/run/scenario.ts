@@ -33,6 +33,7 @@ import {
 import { SEED_MAXIMUM } from '../random.ts'
 import type { MarginReset } from '../../core/dynamic-margin/index.ts'
 import { type DynamicMarginOptions, marginResetsAlongPath } from './dynamic-margin.ts'
+import { impliedVolatilityResets, type VolatilityReset } from './implied-volatility.ts'
 import { simulatedMarketOf } from './setup.ts'
 
 /** Presets compared when none is named. */
@@ -111,6 +112,8 @@ export interface BuiltScenario {
   readonly marginResets?: readonly MarginReset[]
   /** The option holdings added to the population (SIM-026), when the options ask for them. */
   readonly optionHoldings?: OptionHoldingsSpec
+  /** The options' implied volatility along the path, when it follows it (SIMRUN-006). */
+  readonly volatilityResets?: readonly VolatilityReset[]
 }
 
 const HOUR = 3_600_000
@@ -197,7 +200,12 @@ export function buildScenario(
       ruleSets,
       volatility: options.impactVolatility ?? built.volatility ?? 0.04,
       ...(resets === undefined ? {} : { marginResets: resets.value }),
-      ...(optionHoldings === undefined ? {} : { optionHoldings }),
+      ...(optionHoldings === undefined
+        ? {}
+        : {
+            optionHoldings,
+            volatilityResets: impliedVolatilityResets(built.path, optionHoldings),
+          }),
     },
   }
 }

@@ -42,6 +42,20 @@ export interface RuleSetRun {
 export interface OptionListing {
   readonly series: number
   readonly omitted?: string
+  /** Implied volatility re-sets applied (SIMRUN-006), and the highest volatility they set. */
+  readonly volatilityResets: number
+  readonly peakVolatility?: Fixed
+}
+
+/** The highest of the first `applied` implied volatility re-sets, as a listing field. */
+function peakVolatilityOf(
+  resets: readonly { readonly volatility: Fixed }[] | undefined,
+  applied: number,
+): { peakVolatility?: Fixed } {
+  let peak: Fixed | undefined
+  for (const reset of (resets ?? []).slice(0, applied))
+    if (peak === undefined || reset.volatility > peak) peak = reset.volatility
+  return peak === undefined ? {} : { peakVolatility: peak }
 }
 
 /** A whole comparison for one seed. */
@@ -137,6 +151,7 @@ export function runRuleSet(
     ...(recorder === undefined ? {} : { recorder }),
     ...(rulesChanges.length === 0 ? {} : { rulesChanges }),
     ...(listed === undefined ? {} : { options: listed }),
+    ...(built.volatilityResets === undefined ? {} : { volatilityResets: built.volatilityResets }),
   })
   return {
     outcome: marginResets === undefined ? output.outcome : { ...output.outcome, marginResets },
@@ -151,6 +166,8 @@ export function runRuleSet(
           options: {
             series: listed.markets.size,
             ...(listed.omitted === undefined ? {} : { omitted: listed.omitted }),
+            volatilityResets: output.diagnostics.volatilityResets,
+            ...peakVolatilityOf(built.volatilityResets, output.diagnostics.volatilityResets),
           },
         }),
   }

@@ -30,6 +30,7 @@ import { liquidationPrice } from '../../core/margin/liquidation-price.ts'
 import { isPortfolioMargined } from '../../core/margin/portfolio-margin.ts'
 import type { Account, Position } from '../../core/model/account.ts'
 import { contractValue } from '../../core/model/position-math.ts'
+import { optionModelMark } from '../../core/options/option-mark.ts'
 import {
   abs,
   add,
@@ -64,6 +65,7 @@ import {
   quoteNotional,
   settlementInQuote,
 } from './setup.ts'
+import type { VolatilityReset } from './implied-volatility.ts'
 import { TriggerBook, type TriggerEntry, type TriggerKind } from './trigger-heap.ts'
 
 const DAY_MS = 86_400_000
@@ -94,6 +96,8 @@ export interface TickLoopInput {
    * mark at every step, and each series expires at its time.
    */
   readonly options?: ListedOptions
+  /** New implied volatilities of the listed options along the path (SIMRUN-006), in time order. */
+  readonly volatilityResets?: readonly VolatilityReset[]
 }
 
 /** A rule set that takes over at `timeMs` (e.g. margin rates re-set from volatility). */
@@ -130,6 +134,8 @@ export interface TickLoopDiagnostics {
   /** Option series listed in the run (SIMRUN-005), and how many of them expired on the path. */
   readonly optionSeries: number
   readonly optionsExpired: number
+  /** Implied volatility re-sets applied (SIMRUN-006). */
+  readonly volatilityResets: number
   /** Per settlement asset: what the venue holds vs deposits − withdrawals (equal: conserved). */
   readonly conservation: readonly {
     readonly asset: string
@@ -243,6 +249,8 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
     .sort((a, b) => (a.timeMs !== b.timeMs ? a.timeMs - b.timeMs : compareText(a.market, b.market)))
   let nextExpiry = 0
   let optionsExpired = 0
+  const volatilityResets = optionMarkets.length === 0 ? [] : (input.volatilityResets ?? [])
+  let nextVolatilityReset = 0
   /** True while a trader holds an option (the book is always the other side). */
   const optionsHeld = (): boolean =>
     optionMarkets.some(
@@ -658,6 +666,27 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       run({ type: 'expire', market: expiry.market, settlementPrice: mark }, timeMs)
       optionsExpired += 1
     }
+    // SIMRUN-006: a new implied volatility re-marks every live option at its model value with it
+    // (a series worth less than a tick then keeps its volatility); the engine judges its holders.
+    for (
+      let reset = volatilityResets[nextVolatilityReset];
+      reset !== undefined && reset.timeMs <= timeMs;
+      reset = volatilityResets[++nextVolatilityReset]
+    ) {
+      mark = impact.impactedPrice(point.price, stepIndex, instrument.tickSize)
+      for (const [option] of optionMarkets) {
+        const optionInstrument = state.rules.markets.get(option)?.instrument
+        if (optionInstrument === undefined || state.expiredMarkets.has(option)) continue
+        const optionMark = optionModelMark(optionInstrument, mark, reset.volatility, timeMs)
+        if (optionMark === undefined || optionMark <= 0n) continue
+        for (const id of holdersOf(state, option)) touch(id)
+        const events = run(
+          { type: 'mark_price', market: option, mark: optionMark, volatility: reset.volatility },
+          timeMs,
+        )
+        absorb(events, timeMs, true, new Map())
+      }
+    }
     for (
       let change = rulesChanges[nextRulesChange];
       change !== undefined && change.timeMs <= timeMs;
@@ -901,6 +930,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
       screenMisses,
       optionSeries: optionMarkets.length,
       optionsExpired,
+      volatilityResets: nextVolatilityReset,
       conservation,
     },
     endogenousShift,
