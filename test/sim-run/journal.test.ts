@@ -10,11 +10,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { explainAccount } from '../../src/journal/explain.ts'
-import { recoverState } from '../../src/journal/replay.ts'
 import { openSqliteStore } from '../../src/journal/sqlite-store.ts'
 import { journalPathOf, runJournaledSimulation } from '../../src/sim/run/journal.ts'
 import { buildScenario, DEFAULT_SCENARIO_OPTIONS } from '../../src/sim/run/scenario.ts'
 import { runSimulation } from '../../src/sim/run/simulate.ts'
+import { expectJournalsReplay } from './replay-check.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 let directory = ''
@@ -63,20 +63,9 @@ describe('SIMRUN-060 journaling does not change the run', () => {
       'binance-usdm',
       'dydx-v4',
     ])
-    for (const journal of journaled.journals) {
+    for (const journal of journaled.journals)
       expect(journal.path).toBe(journalPathOf(join(directory, 'in-process'), journal.ruleSetId))
-      const store = openSqliteStore(journal.path)
-      try {
-        const recovery = await recoverState(store, {
-          useSnapshot: false,
-          verifyEveryStateHash: true,
-        })
-        expect(recovery.stateHash).toBe(journal.stateHash)
-        expect(recovery.replayedEntries).toBe(journal.entries)
-      } finally {
-        await store.close()
-      }
-    }
+    await expectJournalsReplay(journaled.journals)
   }, 120_000)
 })
 

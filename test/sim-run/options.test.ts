@@ -9,8 +9,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { abs, fixedOf, formatFixed } from '../../src/core/num/fixed.ts'
-import { recoverState } from '../../src/journal/replay.ts'
-import { openSqliteStore } from '../../src/journal/sqlite-store.ts'
 import {
   addOptionHoldings,
   DEFAULT_OPTION_HOLDINGS,
@@ -36,6 +34,7 @@ import {
 } from '../../src/sim/run/scenario.ts'
 import { listOptionSeries, optionSeriesOf, simulatedMarketOf } from '../../src/sim/run/setup.ts'
 import { runRuleSet, runSimulation } from '../../src/sim/run/simulate.ts'
+import { expectJournalsReplay } from './replay-check.ts'
 import { loadRuleSet } from '../../src/presets/index.ts'
 
 const market = DEFAULT_POPULATION_MARKET
@@ -322,16 +321,7 @@ describe('SIMRUN-060 a run with options journals and replays', () => {
     const plain = runSimulation(built.value, options, 3)
     const journaled = await runJournaledSimulation(built.value, options, 3, directory)
     expect(journaled.run.resultHash).toBe(plain.resultHash)
-    for (const journal of journaled.journals) {
-      const store = openSqliteStore(journal.path)
-      try {
-        const recovery = await recoverState(store, { useSnapshot: false })
-        expect(recovery.stateHash).toBe(journal.stateHash)
-        expect(recovery.replayedEntries).toBe(journal.entries)
-      } finally {
-        await store.close()
-      }
-    }
+    await expectJournalsReplay(journaled.journals)
   }, 300_000)
 })
 
