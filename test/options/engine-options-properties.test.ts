@@ -34,9 +34,21 @@ function load(patches: unknown[]): RuleSet {
   return loaded.ruleSet
 }
 
-/** Deribit's own waterfall (fund, then socialized loss) and one that ends in ADL. */
+/** Deribit's BTC option fees on every option (OPT-031): 0.03 % of the underlying, 0.19 % on liquidation, cap 12.5 %. */
+const optionFees = {
+  markets: OPTIONS.map((market) => ({
+    market,
+    makerFeeRate: '0.0003',
+    takerFeeRate: '0.0003',
+    liquidationFeeRate: '0.0019',
+    optionFees: { premiumCap: '0.125' },
+  })),
+}
+
+/** Deribit's own waterfall (fund, then socialized loss), with its option fees, and one that ends in ADL. */
 const variants: [string, RuleSet][] = [
   ['deribit-pm with options', load([])],
+  ['deribit-pm with options and their fees', load([optionFees])],
   [
     'the same with ADL at the bankruptcy price',
     load([

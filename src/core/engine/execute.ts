@@ -310,6 +310,17 @@ function trade(state: EngineState, command: TradeCommand, context: CommandContex
       tickSize: instrument.tickSize,
     })
   }
+  // OPT-031: a linear option charging fees on its underlying values it at the underlying's mark.
+  const underlyingMarket = instrument.option?.underlyingMarket
+  const underlyingMark =
+    underlyingMarket === undefined ? undefined : state.prices.get(underlyingMarket)?.mark
+  if (
+    market.optionFees !== undefined &&
+    settlementQuotingOf(instrument) === 'linear' &&
+    underlyingMarket !== undefined &&
+    underlyingMark === undefined
+  )
+    return refuse('mark_price_missing', { market: underlyingMarket })
   // ACC-010: the value is computed once and booked with opposite signs on both sides.
   const value = contractValue(instrument, command.size, command.price)
   const counterpartyLiquidity =
@@ -322,6 +333,7 @@ function trade(state: EngineState, command: TradeCommand, context: CommandContex
     command.price,
     value,
     command.liquidity,
+    underlyingMark,
   )
   if (isRefusal(taker)) return taker
   const maker = planFillSide(
@@ -332,6 +344,7 @@ function trade(state: EngineState, command: TradeCommand, context: CommandContex
     command.price,
     neg(value),
     counterpartyLiquidity,
+    underlyingMark,
   )
   if (isRefusal(maker)) return maker
 

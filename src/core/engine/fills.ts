@@ -7,8 +7,23 @@
  * stays in the position) and realizes the PnL of the closed part at the fill price. Flipping closes,
  * then opens the rest with the rest of the fill's value.
  */
+import { assert } from '../assert.ts'
+import { settlementQuotingOf } from '../model/instrument.ts'
 import { cashLegOf, contractValue } from '../model/position-math.ts'
-import { abs, add, div, type Fixed, mul, mulDiv, neg, sign, sub, ZERO } from '../num/fixed.ts'
+import {
+  abs,
+  add,
+  div,
+  type Fixed,
+  max,
+  min,
+  mul,
+  mulDiv,
+  neg,
+  sign,
+  sub,
+  ZERO,
+} from '../num/fixed.ts'
 import type { MarketRules, RuleSet } from '../rules/rule-set.ts'
 import type { Liquidity } from './commands.ts'
 import {
@@ -29,6 +44,40 @@ import { type AccountState, BOOK_ACCOUNT_ID } from './state.ts'
 export function feeOf(rules: RuleSet, value: Fixed, rate: Fixed): Fixed {
   if (rate >= 0n) return mul(abs(value), rate, rules.account.feeRounding)
   return neg(mul(abs(value), neg(rate), 'floor'))
+}
+
+/**
+ * The fee at `rate` of a fill of `size` contracts worth `value` in `market` (ACC-014, OPT-031).
+ * `feeOf` of the value, except on an option market with `optionFees`: the rate applies to the
+ * underlying the contracts stand for, |size| × contract size units of it, in the settlement asset
+ * (as they are when the option settles in its base asset, × `underlyingMark` when in its quote),
+ * and the fee is at most `premiumCap` × |value| (rounded like the fee).
+ */
+export function marketFeeOf(
+  rules: RuleSet,
+  market: MarketRules,
+  fill: { readonly size: Fixed; readonly value: Fixed },
+  rate: Fixed,
+  underlyingMark: Fixed | undefined,
+): Fixed {
+  const terms = market.optionFees
+  if (terms === undefined) return feeOf(rules, fill.value, rate)
+  const instrument = market.instrument
+  const units = mul(abs(fill.size), instrument.contractSize, 'exact')
+  let base = units
+  if (settlementQuotingOf(instrument) === 'linear') {
+    assert(
+      underlyingMark !== undefined,
+      `Condition failed: a linear option's fee on its underlying needs the underlying's mark (OPT-031, market=${instrument.market})`,
+    )
+    base = mul(units, underlyingMark, 'exact')
+  }
+  const fee = feeOf(rules, base, rate)
+  if (terms.premiumCap === null) return fee
+  const cap = feeOf(rules, fill.value, terms.premiumCap)
+  if (rate >= 0n) return min(fee, cap)
+  // A rebate (negative fee) is held to the same magnitude.
+  return max(fee, neg(cap))
 }
 
 /** The margin holder of an account's position: the wallet (cross) or the position's isolated margin. */
@@ -59,6 +108,7 @@ export function planFillSide(
   price: Fixed,
   value: Fixed,
   liquidity: Liquidity,
+  underlyingMark?: Fixed,
 ): FillSide | Refusal {
   const instrument = market.instrument
   const marketId = instrument.market
@@ -94,9 +144,8 @@ export function planFillSide(
   const positionSize = add(currentSize, size)
   const positionEntryValue = add(sub(currentEntry, closedEntry), openValue)
 
-  const fee = isBook
-    ? ZERO
-    : feeOf(rules, value, liquidity === 'maker' ? market.makerFeeRate : market.takerFeeRate)
+  const rate = liquidity === 'maker' ? market.makerFeeRate : market.takerFeeRate
+  const fee = isBook ? ZERO : marketFeeOf(rules, market, { size, value }, rate, underlyingMark)
   const transfers: Transfer[] = [
     ...transferSigned(
       asset,

@@ -37,6 +37,7 @@ import type {
   MarginModel,
   MarginTier,
   MarketRules,
+  OptionFeeRule,
   PortfolioMarginRules,
   PriceDisplayRounding,
   RuleSet,
@@ -501,6 +502,7 @@ const marketFields = [
   'liquidationFeeRate',
   'maxLeverage',
   'margin',
+  'optionFees',
 ] as const
 
 function readMarket(check: Checker, value: unknown, path: string): MarketRules | undefined {
@@ -586,6 +588,16 @@ function readMarket(check: Checker, value: unknown, path: string): MarketRules |
     optionMarket && object.margin === undefined
       ? OPTION_OWN_MARGIN
       : readMargin(check, check.present(object, 'margin', path), join(path, 'margin'))
+  let optionFees: OptionFeeRule | undefined
+  if (object.optionFees !== undefined) {
+    if (!optionMarket)
+      check.report(
+        'option_fees_on_non_option',
+        join(path, 'optionFees'),
+        'only an option market charges fees on its underlying',
+      )
+    else optionFees = readOptionFees(check, object.optionFees, join(path, 'optionFees'))
+  }
   if (
     check.issues.length > issuesBefore ||
     (optionMarket && option === undefined) ||
@@ -617,7 +629,25 @@ function readMarket(check: Checker, value: unknown, path: string): MarketRules |
     ...(expiryTimeMs === undefined ? {} : { expiryTimeMs }),
     ...(option === undefined ? {} : { option }),
   }
-  return { instrument, margin, makerFeeRate, takerFeeRate, liquidationFeeRate, maxLeverage }
+  return {
+    instrument,
+    margin,
+    makerFeeRate,
+    takerFeeRate,
+    liquidationFeeRate,
+    maxLeverage,
+    ...(optionFees === undefined ? {} : { optionFees }),
+  }
+}
+
+/** `optionFees: { premiumCap? }` of an option market (OPT-031). */
+function readOptionFees(check: Checker, value: unknown, path: string): OptionFeeRule | undefined {
+  const object = check.object(value, path)
+  if (object === undefined) return undefined
+  check.knownFields(object, path, ['premiumCap'])
+  if (object.premiumCap === undefined) return { premiumCap: null }
+  const premiumCap = check.rate(object, 'premiumCap', path)
+  return premiumCap === undefined ? undefined : { premiumCap }
 }
 
 /**
@@ -1147,6 +1177,7 @@ export interface MarketRulesJson {
   readonly liquidationFeeRate: string
   readonly maxLeverage: string
   readonly margin?: MarginModelJson
+  readonly optionFees?: { readonly premiumCap?: string }
 }
 
 /** The file form of a rule set: what `parseRuleSet` reads and `ruleSetToJson` writes. */
@@ -1233,6 +1264,14 @@ function marketToJson(rules: MarketRules): MarketRulesJson {
     maxLeverage: formatFixed(rules.maxLeverage),
     // An option market without a margin section of its own is written back without one (OPT-022).
     ...(rules.margin === OPTION_OWN_MARGIN ? {} : { margin: marginToJson(rules.margin) }),
+    ...(rules.optionFees === undefined
+      ? {}
+      : {
+          optionFees:
+            rules.optionFees.premiumCap === null
+              ? {}
+              : { premiumCap: formatFixed(rules.optionFees.premiumCap) },
+        }),
   }
 }
 

@@ -119,6 +119,18 @@ export interface MarketRules {
   readonly liquidationFeeRate: Fixed
   /** Highest leverage a trader may pick; the effective maximum is also capped by the tier. */
   readonly maxLeverage: Fixed
+  /**
+   * Option markets only (OPT-031): the fee rates apply to the underlying the contracts stand for,
+   * not to the premium, and a fee is at most `premiumCap` × the premium value (Deribit: 0.03 % of
+   * the underlying, never more than 12.5 % of the option's price). Absent: rates of the value.
+   */
+  readonly optionFees?: OptionFeeRule
+}
+
+/** How an option market charges fees (OPT-031). */
+export interface OptionFeeRule {
+  /** Largest fee as a share of the filled premium value; null: no cap. */
+  readonly premiumCap: Fixed | null
 }
 
 export interface AccountRules {

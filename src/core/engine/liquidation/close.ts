@@ -20,7 +20,7 @@ import {
   ZERO,
 } from '../../num/fixed.ts'
 import type { MarketRules } from '../../rules/rule-set.ts'
-import { feeOf, planFillSide } from '../fills.ts'
+import { marketFeeOf, planFillSide } from '../fills.ts'
 import { FEE_POOL, isolatedMargin, positionHolder, transferSigned, wallet } from '../plan.ts'
 import { type AccountState, BOOK_ACCOUNT_ID } from '../state.ts'
 import type { LiquidationOrder } from './state.ts'
@@ -94,6 +94,9 @@ export function closeLiquidated(
     (piece) => piece.value ?? contractValue(instrument, piece.size, piece.price),
   )
   const totalValue = sum(values)
+  // OPT-031: an option charging fees on its underlying values it at the underlying's mark.
+  const underlyingMarket = instrument.option?.underlyingMarket
+  const underlyingMark = underlyingMarket === undefined ? undefined : work.markOf(underlyingMarket)
   const fullClose = abs(closeSize) === abs(position.size)
   const closed = closedShare(work, account, position, closeSize, totalValue)
   const { closedEntry, pnl } = closed
@@ -117,17 +120,30 @@ export function closeLiquidated(
     if (work.liquidation.settlement === 'at_bankruptcy_price') {
       surplus = max(ZERO, difference)
     } else if (mode === 'fill') {
-      const raw = mul(abs(totalValue), market.liquidationFeeRate, work.rules.account.feeRounding)
+      const raw = marketFeeOf(
+        work.rules,
+        market,
+        { size: closeSize, value: totalValue },
+        market.liquidationFeeRate,
+        underlyingMark,
+      )
       fee = work.liquidation.feeCap === 'surplus' ? min(raw, max(ZERO, difference)) : raw
     }
     if (adlFees !== undefined && adlFees.liquidated !== 0n) {
       // LIQ-054: the liquidated side's fee on its ADL closes, paid out of what the closed share
       // keeps after the surplus (the close fee its bankruptcy price reserves), never more, so the
       // fee opens no gap that the fund or the winners would pay.
+      const adlPieces = pieces.filter((piece) => piece.counterparty.id !== BOOK_ACCOUNT_ID)
       const adlValue = sum(
         values.filter((_, index) => pieces[index]?.counterparty.id !== BOOK_ACCOUNT_ID),
       )
-      const raw = feeOf(work.rules, adlValue, adlFees.liquidated)
+      const raw = marketFeeOf(
+        work.rules,
+        market,
+        { size: sum(adlPieces.map((piece) => piece.size)), value: adlValue },
+        adlFees.liquidated,
+        underlyingMark,
+      )
       adlFee = min(max(ZERO, raw), max(ZERO, sub(sub(closed.equity, surplus), fee)))
       fee = add(fee, adlFee)
     }
@@ -177,6 +193,7 @@ export function closeLiquidated(
       piece.price,
       neg(value),
       'maker',
+      underlyingMark,
     )
     assert(
       !('status' in side),

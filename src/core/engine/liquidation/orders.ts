@@ -35,6 +35,7 @@ import {
 } from '../../num/fixed.ts'
 import type { MarketRules } from '../../rules/rule-set.ts'
 import type { LiquidationFillCommand } from '../commands.ts'
+import { marketFeeOf } from '../fills.ts'
 import { hasAllMarks, openInterestValues } from '../margin.ts'
 import { isolatedMargin, transferSigned, wallet } from '../plan.ts'
 import { type Refusal, refuse } from '../result-codes.ts'
@@ -395,7 +396,19 @@ function restoringSize(
     const closedSigned = position.size > 0n ? closed : neg(closed)
     const closedEntry = mulDiv(position.entryValue, closedSigned, position.size, 'half_even')
     const pnl = unrealizedPnl(instrument, closedSigned, closedEntry, mark)
-    const fee = mul(contractValue(instrument, closed, mark), market.liquidationFeeRate, 'ceil')
+    const value = contractValue(instrument, closed, mark)
+    // OPT-031: an option charging fees on its underlying pays them as its close will.
+    const underlying = instrument.option?.underlyingMarket
+    const fee =
+      market.optionFees === undefined
+        ? mul(value, market.liquidationFeeRate, 'ceil')
+        : marketFeeOf(
+            work.rules,
+            market,
+            { size: closed, value },
+            market.liquidationFeeRate,
+            underlying === undefined ? undefined : marks.get(underlying),
+          )
     const isolated = position.marginMode === 'isolated'
     const rest = sub(position.size, closedSigned)
     const positions = new Map(account.positions)
