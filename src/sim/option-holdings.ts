@@ -24,7 +24,7 @@ import {
 import { type Checked, type Issue, issue } from './issue.ts'
 import type { Population, PopulationMarket, SimulatedAccount } from './population.ts'
 import { priceOnTick } from './paths/price-path.ts'
-import { createRandom, type Random } from './random.ts'
+import { createRandom, pickWeighted, type Random, uniformBetween } from './random.ts'
 
 /** Why an account holds an option. */
 export type OptionStrategy = 'protective' | 'covered' | 'naked_write' | 'long'
@@ -272,21 +272,16 @@ export function addOptionHoldings(
   return { ...population, accounts }
 }
 
+/** A strategy by weight (the spec has one of positive weight, SIM-025). */
 function pickStrategy(
   weights: Readonly<Record<OptionStrategy, number>>,
   random: Random,
 ): OptionStrategy {
-  const total = OPTION_STRATEGIES.reduce((sum, name) => sum + weights[name], 0)
-  let draw = random.uniform() * total
-  for (const name of OPTION_STRATEGIES) {
-    draw -= weights[name]
-    if (draw < 0) return name
-  }
-  return [...OPTION_STRATEGIES].reverse().find((name) => weights[name] > 0) ?? 'long'
-}
-
-function uniformBetween(random: Random, minimum: number, maximum: number): number {
-  return minimum + (maximum - minimum) * random.uniform()
+  const choices = OPTION_STRATEGIES.filter((name) => weights[name] > 0).map((name) => ({
+    name,
+    weight: weights[name],
+  }))
+  return pickWeighted(choices, random).name
 }
 
 /** An option position in the population file's form (decimals as strings). */

@@ -32,7 +32,7 @@ import {
   simulatedOptionToJson,
 } from './option-holdings.ts'
 import { priceOnTick } from './paths/price-path.ts'
-import { createRandom, type Random, SEED_MAXIMUM } from './random.ts'
+import { createRandom, pickWeighted, type Random, SEED_MAXIMUM, uniformBetween } from './random.ts'
 
 export interface SimulatedPosition {
   readonly market: string
@@ -444,25 +444,6 @@ function drawLeverage(components: readonly LeverageComponent[], random: Random):
   const component = pickWeighted(components, random)
   const logValue = uniformBetween(random, Math.log(component.minimum), Math.log(component.maximum))
   return Math.max(component.minimum, Math.floor(Math.exp(logValue)))
-}
-
-function pickWeighted<T extends { readonly weight: number }>(
-  items: readonly T[],
-  random: Random,
-): T {
-  const total = items.reduce((sum, item) => sum + item.weight, 0)
-  let draw = random.uniform() * total
-  for (const item of items) {
-    draw -= item.weight
-    if (draw < 0) return item
-  }
-  const last = items.at(-1)
-  if (last === undefined) throw new RangeError('Invariant: a weighted pick has items (SIM-020)')
-  return last
-}
-
-function uniformBetween(random: Random, minimum: number, maximum: number): number {
-  return minimum + (maximum - minimum) * random.uniform()
 }
 
 /** Summary statistics of a population, for docs, reports and tests. */

@@ -77,3 +77,27 @@ function wrap(generator: RandomGenerator): Random {
   }
   return random
 }
+
+/** Uniform in [minimum, maximum): one draw of the stream. */
+export function uniformBetween(random: Random, minimum: number, maximum: number): number {
+  return minimum + (maximum - minimum) * random.uniform()
+}
+
+/**
+ * One of `items`, each with probability weight ÷ total: one uniform draw, walked in order (an item
+ * of weight 0 is never picked while a later one can be; float rounding at the end gives the last).
+ */
+export function pickWeighted<T extends { readonly weight: number }>(
+  items: readonly T[],
+  random: Random,
+): T {
+  const total = items.reduce((sum, item) => sum + item.weight, 0)
+  let draw = random.uniform() * total
+  for (const item of items) {
+    draw -= item.weight
+    if (draw < 0) return item
+  }
+  const last = items.at(-1)
+  if (last === undefined) throw new RangeError('Invariant: a weighted pick has items (SIM-020)')
+  return last
+}
