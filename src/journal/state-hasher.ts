@@ -318,13 +318,8 @@ export class StateHasher {
     const sha = createHash('sha256')
     // text is gathered and fed in as few pieces as possible: each update has a fixed cost
     let text = '{'
-    let first = true
-    const record = state as unknown as Record<string, unknown>
-    for (const key of this.sortedStateKeys(state)) {
-      const value = record[key]
-      if (value === undefined) continue
-      text += `${first ? '' : ','}${JSON.stringify(key)}:`
-      first = false
+    for (const { head, key, value } of this.stateFields(state)) {
+      text += head
       if (key === 'accounts') {
         sha.update(`${text}{`)
         this.feedAccountBlocks(sha)
@@ -339,18 +334,30 @@ export class StateHasher {
 
   private hashVersion2(state: EngineState): string {
     let text = '{'
-    let first = true
-    const record = state as unknown as Record<string, unknown>
-    for (const key of this.sortedStateKeys(state)) {
-      const value = record[key]
-      if (value === undefined) continue
-      text += `${first ? '' : ','}${JSON.stringify(key)}:`
-      first = false
+    for (const { head, key, value } of this.stateFields(state)) {
+      text += head
       if (key === 'accounts') text += JSON.stringify(this.rootDigest())
       else if (key === 'rules') text += JSON.stringify(this.rulesDigest(value as RuleSet))
       else text += this.textOf(key, value)
     }
     return sha256Hex(`${text}}`)
+  }
+
+  /**
+   * The state's defined fields in key order, each with the text that opens it in the canonical
+   * object (`"key":`, after a comma from the second on): what both hash versions walk.
+   */
+  private *stateFields(
+    state: EngineState,
+  ): Generator<{ head: string; key: string; value: unknown }> {
+    const record = state as unknown as Record<string, unknown>
+    let first = true
+    for (const key of this.sortedStateKeys(state)) {
+      const value = record[key]
+      if (value === undefined) continue
+      yield { head: `${first ? '' : ','}${JSON.stringify(key)}:`, key, value }
+      first = false
+    }
   }
 
   /**
