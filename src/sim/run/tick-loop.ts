@@ -640,7 +640,7 @@ export function runTickLoop(input: TickLoopInput): TickLoopOutput {
           (order.market === marketId || optionMarketIds.has(order.market)) &&
           order.remaining !== 0n,
       )
-      .sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0))
+      .sort((a, b) => compareText(a.orderId, b.orderId))
   let engineSteps = 0
   let iterationsMost = 0
   let cappedSteps = 0
