@@ -19,6 +19,7 @@ import { parseRuleSet, ruleSetToJson } from '../../src/core/rules/parse.ts'
 import type { RuleSet } from '../../src/core/rules/rule-set.ts'
 import { decodeCommandText, encodeCommand } from '../../src/journal/codec.ts'
 import { loadRuleSet, mergeRuleSetPatch } from '../../src/presets/index.ts'
+import { linearCallPatch } from './linear-call.ts'
 
 const f = fixedOf
 const RULES_FILE = 'examples/rules/deribit-pm-btc-options.json'
@@ -41,35 +42,7 @@ const deribitOptions = load(RULES_FILE, [
 ])
 
 /** binance-usdm's BTCUSDT with a USDT-settled call on it, margined together by SPAN. */
-const linearOptions = load('binance-usdm', [
-  {
-    markets: [
-      {
-        market: 'BTC-27MAR26-60000-C-USDT',
-        kind: 'option',
-        baseAsset: 'BTC',
-        quoteAsset: 'USDT',
-        settlementAsset: 'USDT',
-        contractSize: '0.01',
-        tickSize: '0.1',
-        lotSize: '1',
-        expiryTimeMs: EXPIRY,
-        option: { underlying: 'BTCUSDT', right: 'call', strike: '60000' },
-        makerFeeRate: '0',
-        takerFeeRate: '0',
-        liquidationFeeRate: '0',
-      },
-    ],
-    portfolioMargin: {
-      model: 'span',
-      span: { products: [{ id: 'BTC', contractSize: '1', priceScanRange: '6000' }] },
-      markets: [
-        { market: 'BTCUSDT', product: 'BTC', tier: 'PERP' },
-        { market: 'BTC-27MAR26-60000-C-USDT', product: 'BTC', tier: '27MAR26' },
-      ],
-    },
-  },
-])
+const linearOptions = load('binance-usdm', [linearCallPatch()])
 
 class Run {
   readonly state: EngineState

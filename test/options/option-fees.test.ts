@@ -10,14 +10,13 @@ import { type Fixed, fixedOf, formatFixed } from '../../src/core/num/fixed.ts'
 import { parseRuleSet, ruleSetToJson } from '../../src/core/rules/parse.ts'
 import type { RuleSet } from '../../src/core/rules/rule-set.ts'
 import { loadRuleSet } from '../../src/presets/index.ts'
+import { LINEAR_CALL, linearCallPatch } from './linear-call.ts'
 
 const f = fixedOf
 const PERP = 'BTC-PERPETUAL'
 const PUT = 'BTC-27MAR26-60000-P'
-const LINEAR_CALL = 'BTC-27MAR26-60000-C-USDT'
 /** 2026-02-27T08:00:00Z, 28 days before the options' expiry. */
 const START = 1_772_179_200_000
-const EXPIRY = 1_774_598_400_000
 
 function load(path: string, patches: unknown[]): RuleSet {
   const loaded = loadRuleSet(path, { patches })
@@ -42,34 +41,11 @@ const deribitFees = load('examples/rules/deribit-pm-btc-options.json', [
 
 /** A USDT-settled call on BTCUSDT charging 0.05 % of the underlying (Deribit's USDC linear taker). */
 const linearFees = load('binance-usdm', [
-  {
-    markets: [
-      {
-        market: LINEAR_CALL,
-        kind: 'option',
-        baseAsset: 'BTC',
-        quoteAsset: 'USDT',
-        settlementAsset: 'USDT',
-        contractSize: '0.01',
-        tickSize: '0.1',
-        lotSize: '1',
-        expiryTimeMs: EXPIRY,
-        option: { underlying: 'BTCUSDT', right: 'call', strike: '60000' },
-        makerFeeRate: '0.0001',
-        takerFeeRate: '0.0005',
-        liquidationFeeRate: '0',
-        optionFees: { premiumCap: '0.125' },
-      },
-    ],
-    portfolioMargin: {
-      model: 'span',
-      span: { products: [{ id: 'BTC', contractSize: '1', priceScanRange: '6000' }] },
-      markets: [
-        { market: 'BTCUSDT', product: 'BTC', tier: 'PERP' },
-        { market: LINEAR_CALL, product: 'BTC', tier: '27MAR26' },
-      ],
-    },
-  },
+  linearCallPatch({
+    makerFeeRate: '0.0001',
+    takerFeeRate: '0.0005',
+    optionFees: { premiumCap: '0.125' },
+  }),
 ])
 
 function engine(rules: RuleSet, asset: string, marks: readonly Command[]) {
