@@ -15,7 +15,7 @@ import { forcedClosesCsv, metricsCsv } from '../sim/report/csv.ts'
 import { renderReport } from '../sim/report/html.ts'
 import { type MarginResetRecord, simulationResultToJson } from '../sim/report/result.ts'
 import { type OptionHoldingsSpec, parseOptionHoldingsSpec } from '../sim/option-holdings.ts'
-import { DYNAMIC_MARGIN_FLAG, type DynamicMarginOptions } from '../sim/run/dynamic-margin.ts'
+import { DYNAMIC_MARGIN_FLAG } from '../sim/run/dynamic-margin.ts'
 import { runMonteCarlo, ScenarioInputError, type SeedResult } from '../sim/run/monte-carlo.ts'
 import { createProgress } from '../sim/run/progress.ts'
 import {
@@ -65,10 +65,10 @@ interface SimulateFlags {
 }
 
 /**
- * `--dynamic-margin default`, `--options default`: the document with every default (DYN-010,
- * DYN-017, SIM-025).
+ * `--dynamic-margin default`, `--options default`: a parameter document with every default
+ * (DYN-010, DYN-017, SIM-025).
  */
-export const DYNAMIC_MARGIN_DEFAULT = 'default'
+export const DEFAULT_PARAMETERS = 'default'
 
 /** Population size from which one seed's rule sets run on worker threads unless `--workers` says otherwise. */
 export const PARALLEL_RULE_SETS_FROM = 10_000
@@ -162,11 +162,11 @@ export function registerSimulateCommand(program: Command): void {
     .option('--no-journal', 'do not journal the run')
     .option(
       '--options <file>',
-      `a share of the accounts also holds options (protective puts, covered calls, naked writes, bought options), listed in rule sets whose portfolio model can margin them: a YAML or JSON file (usage, strategies, strikeDistances, expiryDays, lotSize, writerLeverageMinimum/Maximum, impliedVolatility, volatilityFromPath, volatilityLambda, volatilityEveryMinutes), or "${DYNAMIC_MARGIN_DEFAULT}"`,
+      `a share of the accounts also holds options (protective puts, covered calls, naked writes, bought options), listed in rule sets whose portfolio model can margin them: a YAML or JSON file (usage, strategies, strikeDistances, expiryDays, lotSize, writerLeverageMinimum/Maximum, impliedVolatility, volatilityFromPath, volatilityLambda, volatilityEveryMinutes), or "${DEFAULT_PARAMETERS}"`,
     )
     .option(
       '--dynamic-margin <file>',
-      `re-set each rule set's margin rates from the path's EWMA + anti-procyclicality rate: a YAML or JSON file of parameters (lambda, multiplier or quantile/horizon, floorLookback, stressWeight, buffer, bufferRebuild, every, minimumChange, minimumFactor, warmup), or "${DYNAMIC_MARGIN_DEFAULT}"`,
+      `re-set each rule set's margin rates from the path's EWMA + anti-procyclicality rate: a YAML or JSON file of parameters (lambda, multiplier or quantile/horizon, floorLookback, stressWeight, buffer, bufferRebuild, every, minimumChange, minimumFactor, warmup), or "${DEFAULT_PARAMETERS}"`,
     )
     .action(withInputErrors((flags: SimulateFlags) => simulate(flags)))
 }
@@ -195,17 +195,12 @@ function decimalAmount(text: string, flag: string): string {
 }
 
 /**
- * The dynamic margin document of `--dynamic-margin`: `default` is `{}` (every default), anything
- * else a YAML (.yaml, .yml) or JSON file holding an object. The fields are checked against the
- * path when the scenario is built (SIMRUN-019, SIMRUN-020).
+ * The object in a YAML (.yaml, .yml) or JSON parameter file; `default` is `{}` (every default).
+ * The dynamic margin document of `--dynamic-margin` is checked against the path when the scenario
+ * is built (SIMRUN-019, SIMRUN-020); the option holdings here (`readOptionHoldingsFile`).
  */
-export function readDynamicMarginFile(file: string): DynamicMarginOptions {
-  return readParameterFile(file, DYNAMIC_MARGIN_FLAG)
-}
-
-/** The object in a YAML (.yaml, .yml) or JSON parameter file; `default` is `{}`. */
 function readParameterFile(file: string, flag: string): Record<string, unknown> {
-  if (file === DYNAMIC_MARGIN_DEFAULT) return {}
+  if (file === DEFAULT_PARAMETERS) return {}
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -287,7 +282,7 @@ export function optionsFromFlags(flags: SimulateFlags): {
     insuranceFund: decimalAmount(flags.insuranceFund ?? '0', '--insurance-fund'),
     ...(flags.dynamicMargin === undefined
       ? {}
-      : { dynamicMargin: readDynamicMarginFile(flags.dynamicMargin) }),
+      : { dynamicMargin: readParameterFile(flags.dynamicMargin, DYNAMIC_MARGIN_FLAG) }),
     ...(flags.options === undefined
       ? {}
       : { optionHoldings: readOptionHoldingsFile(flags.options) }),
@@ -346,7 +341,7 @@ async function simulate(flags: SimulateFlags): Promise<void> {
       const path =
         first.path.startsWith(DYNAMIC_MARGIN_FLAG) &&
         file !== undefined &&
-        file !== DYNAMIC_MARGIN_DEFAULT
+        file !== DEFAULT_PARAMETERS
           ? `${DYNAMIC_MARGIN_FLAG} ${file}:${first.path.slice(DYNAMIC_MARGIN_FLAG.length)}`
           : first.path
       inputError(`${path}: ${first.message}`)
