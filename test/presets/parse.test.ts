@@ -6,6 +6,7 @@ import { fc, test } from '@fast-check/vitest'
 import { describe, expect, it } from 'vitest'
 import { fixedOf, formatFixed } from '../../src/core/num/fixed.ts'
 import { parseRuleSet, type RuleSetJson, ruleSetToJson } from '../../src/core/rules/parse.ts'
+import { loadRuleSet } from '../../src/presets/index.ts'
 import { mergeRuleSetPatch } from '../../src/presets/overrides.ts'
 
 /** A small valid rule set: BN-01's two markets with first brackets only plus one more tier. */
@@ -591,6 +592,21 @@ describe('RUL-013 ruleSetToJson is the inverse of parseRuleSet', () => {
     expect(json.markets[0]!.tickSize).toBe('0.01')
     const second = parseRuleSet(JSON.parse(JSON.stringify(json)))
     expect(second).toEqual(first)
+  })
+
+  it('shares nothing with the rule set: changing the file form leaves the rule set as it was', () => {
+    const loaded = loadRuleSet('deribit-pm')
+    if (!loaded.ok) throw new Error('deribit-pm')
+    const before = JSON.stringify(ruleSetToJson(loaded.ruleSet))
+    const json = ruleSetToJson(loaded.ruleSet) as unknown as {
+      markets: unknown[]
+      sources: string[]
+      portfolioMargin: { markets: unknown[] }
+    }
+    json.markets.push({ market: 'X' })
+    json.sources.push('changed')
+    json.portfolioMargin.markets.push({ market: 'X', product: 'BTC', tier: 'X' })
+    expect(JSON.stringify(ruleSetToJson(loaded.ruleSet))).toBe(before)
   })
 
   const decimalText = fc

@@ -1204,7 +1204,7 @@ export interface RuleSetJson {
 
 /**
  * Writes a rule set back in file form, every number as an exact decimal string (RUL-013):
- * `parseRuleSet(ruleSetToJson(r))` gives back `r`. Tiers are written in full (floor, cap, both
+ * `parseRuleSet(ruleSetToJson(r))` gives back `r`, and the result shares nothing with `r`. Tiers are written in full (floor, cap, both
  * rates and the deduction), so the output does not depend on how the source file abbreviated them.
  */
 export function ruleSetToJson(ruleSet: RuleSet): RuleSetJson {
@@ -1230,9 +1230,10 @@ export function ruleSetToJson(ruleSet: RuleSet): RuleSetJson {
     ...(ruleSet.liquidation === undefined
       ? {}
       : { liquidation: liquidationRulesToJson(ruleSet.liquidation) }),
+    // A copy: the file form is the caller's to change; the rule set stays an immutable value.
     ...(ruleSet.portfolioMargin === undefined
       ? {}
-      : { portfolioMargin: ruleSet.portfolioMargin.source }),
+      : { portfolioMargin: structuredClone(ruleSet.portfolioMargin.source) }),
   }
 }
 

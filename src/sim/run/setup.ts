@@ -212,8 +212,7 @@ function listedRuleSet(
   options: { readonly startTimeMs: number; readonly lotSize: Fixed },
 ): { ruleSet: RuleSet; markets: Map<string, string> } {
   const product = ruleSet.portfolioMargin?.markets.get(underlying.market)?.product
-  // A copy: the rule set's JSON form may share arrays with the loaded document.
-  const json = structuredClone(ruleSetToJson(ruleSet)) as unknown as {
+  const json = ruleSetToJson(ruleSet) as unknown as {
     markets: Record<string, unknown>[]
     portfolioMargin: { markets: Record<string, unknown>[] }
   }
